@@ -1,0 +1,343 @@
+import { z } from "zod";
+import { DuplicateFieldError, MetaxyError, ValidationError } from "../errors.js";
+import { parseFilter } from "../filters/filter-parser.js";
+import { FeatureKey, FieldKey, type KeyInput } from "../keys.js";
+import type { Expr } from "../plan/expression.js";
+import { compileExpr } from "../sql/compile-expression.js";
+import { FieldsMapping, fieldsMappingToJson } from "./fields-mapping.js";
+import { Lineage, lineageToJson } from "./lineage.js";
+import { SYSTEM_COLUMNS } from "./system-columns.js";
+
+export const DEFAULT_CODE_VERSION = "__metaxy_initial__";
+/** Serialised form of "depends on all fields" (Python's `SpecialFieldDep.ALL`). */
+export const ALL_FIELDS = "__METAXY_ALL_DEP__";
+
+export type AnyZodObject = z.ZodObject<any>;
+
+/** Anything that names a feature: a key string, parts, a FeatureKey or a defined feature. */
+export type FeatureRef = KeyInput | FeatureKey | { readonly key: FeatureKey };
+
+export interface FieldDep {
+  readonly feature: FeatureKey;
+  readonly fields: "ALL" | readonly FieldKey[];
+}
+
+export interface FieldSpec {
+  readonly key: FieldKey;
+  readonly codeVersion: string;
+  /** Explicit field-level lineage; empty = resolve through the feature deps' fields mappings. */
+  readonly deps: "ALL" | readonly FieldDep[];
+}
+
+export interface FeatureDep {
+  readonly feature: FeatureKey;
+  /** Columns to keep, named after `rename`. `null` = all; `[]` = only the required ones. */
+  readonly select: readonly string[] | null;
+  readonly rename: Readonly<Record<string, string>> | null;
+  readonly fieldsMapping: FieldsMapping;
+  /** Filter strings as written (serialised into the spec version). */
+  readonly filters: readonly string[] | null;
+  /** The same filters, parsed. They see post-rename column names. */
+  readonly filterExprs: readonly Expr[];
+  readonly lineage: Lineage;
+  readonly optional: boolean;
+}
+
+export interface FeatureSpec {
+  readonly key: FeatureKey;
+  readonly idColumns: readonly string[];
+  readonly deps: readonly FeatureDep[];
+  readonly fields: readonly FieldSpec[];
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly description: string | null;
+}
+
+export interface FeatureDefinition<S extends AnyZodObject | undefined = AnyZodObject | undefined> {
+  readonly kind: "metaxy.feature";
+  readonly key: FeatureKey;
+  readonly spec: FeatureSpec;
+  /** The zod object typing this feature's user columns (optional for schemaless features). */
+  readonly schema: S;
+  /** JSON schema of `schema` (hashed into the definition version). */
+  readonly featureSchema: Readonly<Record<string, unknown>>;
+  /** Project this feature belongs to; `undefined` takes the graph's project. */
+  readonly project: string | undefined;
+  /** Loaded from a snapshot or declared elsewhere, not defined by this codebase. */
+  readonly external: boolean;
+  /** Where it was defined (a module path or "snapshot"), shown by the CLI. */
+  readonly source: string | null;
+}
+
+// ---- input schemas (zod): structure is validated here, semantics below ----
+
+const keyInput = z.union([z.string(), z.array(z.string()), z.instanceof(FeatureKey), z.instanceof(FieldKey)]);
+const featureRefInput = z.union([keyInput, z.custom<{ key: FeatureKey }>((v) => isDefinitionLike(v))]);
+
+const fieldDepInput = z.strictObject({
+  feature: featureRefInput,
+  fields: z.union([z.literal("ALL"), z.literal(ALL_FIELDS), z.array(keyInput)]).optional(),
+});
+
+const fieldInput = z.union([
+  z.string(),
+  z.strictObject({
+    key: keyInput,
+    codeVersion: z.string().optional(),
+    deps: z.union([z.literal("ALL"), z.literal(ALL_FIELDS), z.array(fieldDepInput)]).optional(),
+  }),
+]);
+
+const fieldsMappingInput = z.custom<FieldsMapping>(
+  (v) => typeof v === "object" && v !== null && typeof (v as any).type === "string",
+);
+const lineageInput = z.custom<Lineage>(
+  (v) => typeof v === "object" && v !== null && typeof (v as any).type === "string",
+);
+const exprInput = z.custom<Expr>((v) => typeof v === "object" && v !== null && typeof (v as any).kind === "string");
+
+const featureDepInput = z.union([
+  featureRefInput,
+  z.strictObject({
+    feature: featureRefInput,
+    select: z.array(z.string()).nullable().optional(),
+    rename: z.record(z.string(), z.string()).nullable().optional(),
+    fieldsMapping: fieldsMappingInput.optional(),
+    filters: z.array(z.union([z.string(), exprInput])).nullable().optional(),
+    lineage: lineageInput.optional(),
+    optional: z.boolean().optional(),
+  }),
+]);
+
+const featureInput = z.strictObject({
+  key: keyInput,
+  idColumns: z.array(z.string().min(1)).min(1, "idColumns must list at least one column"),
+  fields: z.array(fieldInput).optional(),
+  deps: z.array(featureDepInput).optional(),
+  schema: z.custom<AnyZodObject>((v) => v instanceof z.ZodObject, "schema must be a zod object").optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  description: z.string().nullable().optional(),
+  project: z.string().regex(/^[a-zA-Z0-9_-]+$/, "project must match ^[a-zA-Z0-9_-]+$").optional(),
+  source: z.string().optional(),
+});
+
+export type FieldDepInput = z.input<typeof fieldDepInput>;
+export type FieldInput = z.input<typeof fieldInput>;
+export type FeatureDepInput = z.input<typeof featureDepInput>;
+
+export interface DefineFeatureInput<S extends AnyZodObject | undefined> {
+  key: KeyInput;
+  idColumns: string[];
+  fields?: FieldInput[];
+  deps?: FeatureDepInput[];
+  schema?: S;
+  metadata?: Record<string, unknown>;
+  description?: string | null;
+  project?: string;
+  source?: string;
+}
+
+function isDefinitionLike(v: unknown): v is { key: FeatureKey } {
+  return typeof v === "object" && v !== null && (v as any).key instanceof FeatureKey;
+}
+
+export function toFeatureKey(ref: FeatureRef): FeatureKey {
+  if (isDefinitionLike(ref)) return ref.key;
+  return FeatureKey.from(ref as KeyInput);
+}
+
+/** Declare a feature: its key, id columns, fields (with code versions), dependencies and zod schema. */
+export function defineFeature<S extends AnyZodObject | undefined = undefined>(
+  input: DefineFeatureInput<S>,
+): FeatureDefinition<S> {
+  const keyHint = typeof input?.key === "string" ? input.key : String(input?.key ?? "?");
+  const parsed = featureInput.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ValidationError(
+      `Invalid feature "${keyHint}": ${issue.path.join(".") || "(root)"}: ${issue.message}`,
+      { feature: keyHint, path: issue.path.join(".") },
+    );
+  }
+  const key = FeatureKey.from(input.key);
+  const feature = key.toString();
+  const fields = (input.fields ?? ["default"]).map((f) => normaliseField(f, feature));
+  const seen = new Set<string>();
+  for (const f of fields) {
+    const s = f.key.toString();
+    if (seen.has(s))
+      throw new DuplicateFieldError(`Duplicate field key found: "${s}" in feature "${feature}"`, {
+        feature,
+        field: s,
+      });
+    seen.add(s);
+  }
+  const deps = (input.deps ?? []).map((d) => normaliseFeatureDep(d as FeatureDepInput, feature));
+  const schema = input.schema as S;
+  if (schema) {
+    const shape = (schema as AnyZodObject).shape;
+    for (const id of input.idColumns) {
+      if (!(id in shape))
+        throw new ValidationError(`Feature "${feature}": id column "${id}" is not in its schema`, {
+          feature,
+          column: id,
+        });
+    }
+    for (const column of Object.keys(shape)) {
+      if ((SYSTEM_COLUMNS as readonly string[]).includes(column))
+        throw new ValidationError(
+          `Feature "${feature}": schema column "${column}" is a system column; Metaxy fills it`,
+          { feature, column },
+        );
+    }
+  }
+  const spec: FeatureSpec = Object.freeze({
+    key,
+    idColumns: Object.freeze([...input.idColumns]),
+    deps: Object.freeze(deps),
+    fields: Object.freeze(fields),
+    metadata: Object.freeze({ ...(input.metadata ?? {}) }),
+    description: input.description ?? null,
+  });
+  return Object.freeze({
+    kind: "metaxy.feature" as const,
+    key,
+    spec,
+    schema,
+    featureSchema: schema ? jsonSchemaOf(schema as AnyZodObject) : {},
+    project: input.project,
+    external: false,
+    source: input.source ?? null,
+  });
+}
+
+function jsonSchemaOf(schema: AnyZodObject): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
+  return rest;
+}
+
+function normaliseField(input: FieldInput, feature: string): FieldSpec {
+  if (typeof input === "string") {
+    return Object.freeze({ key: wrapKey(() => FieldKey.from(input), feature), codeVersion: DEFAULT_CODE_VERSION, deps: [] });
+  }
+  const key = wrapKey(() => FieldKey.from(input.key as KeyInput), feature);
+  const codeVersion = input.codeVersion ?? DEFAULT_CODE_VERSION;
+  if (codeVersion === "")
+    throw new ValidationError(`Field "${key}" of feature "${feature}" has an empty code version`, {
+      feature,
+      field: key.toString(),
+    });
+  const deps =
+    input.deps === "ALL" || input.deps === ALL_FIELDS
+      ? ("ALL" as const)
+      : Object.freeze(
+          (input.deps ?? []).map((d) =>
+            Object.freeze({
+              feature: wrapKey(() => toFeatureKey(d.feature as FeatureRef), feature),
+              fields:
+                d.fields === undefined || d.fields === "ALL" || d.fields === ALL_FIELDS
+                  ? ("ALL" as const)
+                  : Object.freeze(d.fields.map((f) => wrapKey(() => FieldKey.from(f as KeyInput), feature))),
+            }),
+          ),
+        );
+  return Object.freeze({ key, codeVersion, deps });
+}
+
+function normaliseFeatureDep(input: FeatureDepInput, feature: string): FeatureDep {
+  const obj =
+    typeof input === "object" && input !== null && !Array.isArray(input) && "feature" in input
+      ? (input as Exclude<FeatureDepInput, KeyInput> & { feature: FeatureRef })
+      : { feature: input as FeatureRef };
+  const upstream = wrapKey(() => toFeatureKey(obj.feature), feature);
+  const o = obj as {
+    select?: string[] | null;
+    rename?: Record<string, string> | null;
+    fieldsMapping?: FieldsMapping;
+    filters?: (string | Expr)[] | null;
+    lineage?: Lineage;
+    optional?: boolean;
+  };
+  const rename = o.rename ?? null;
+  const select = o.select ?? null;
+  if (select && rename) {
+    const sources = new Set(Object.keys(rename));
+    const targets = new Set(Object.values(rename));
+    const pre = select.filter((c) => sources.has(c) && !targets.has(c));
+    if (pre.length > 0)
+      throw new ValidationError(
+        `Feature "${feature}", dependency "${upstream}": select contains pre-rename column name(s) ${pre.join(", ")}; select names columns after rename`,
+        { feature, dependency: upstream.toString(), column: pre[0] },
+      );
+  }
+  const filterStrings: string[] = [];
+  const filterExprs: Expr[] = [];
+  for (const f of o.filters ?? []) {
+    if (typeof f === "string") {
+      try {
+        filterExprs.push(parseFilter(f));
+      } catch (e) {
+        if (MetaxyError.isInstance(e)) {
+          e.details.feature = feature;
+          e.details.dependency = upstream.toString();
+        }
+        throw e;
+      }
+      filterStrings.push(f);
+    } else {
+      filterExprs.push(f);
+      filterStrings.push(compileExpr(f, { quoteIdent: (n) => `"${n.replaceAll('"', '""')}"` }));
+    }
+  }
+  return Object.freeze({
+    feature: upstream,
+    select: select ? Object.freeze([...select]) : null,
+    rename: rename ? Object.freeze({ ...rename }) : null,
+    fieldsMapping: o.fieldsMapping ?? FieldsMapping.default(),
+    filters: o.filters ? Object.freeze(filterStrings) : null,
+    filterExprs: Object.freeze(filterExprs),
+    lineage: o.lineage ?? Lineage.identity(),
+    optional: o.optional ?? false,
+  });
+}
+
+function wrapKey<T>(make: () => T, feature: string): T {
+  try {
+    return make();
+  } catch (e) {
+    if (MetaxyError.isInstance(e)) e.details.feature ??= feature;
+    throw e;
+  }
+}
+
+/** The spec as Python Metaxy's `model_dump(mode="json")` renders it (hashed into the spec version). */
+export function specToJson(spec: FeatureSpec): Record<string, unknown> {
+  return {
+    key: spec.key.toString(),
+    id_columns: [...spec.idColumns],
+    deps: spec.deps.map((d) => ({
+      feature: d.feature.toString(),
+      select: d.select ? [...d.select] : null,
+      rename: d.rename ? { ...d.rename } : null,
+      fields_mapping: fieldsMappingToJson(d.fieldsMapping),
+      sql_filters: d.filters ? [...d.filters] : null,
+      lineage: lineageToJson(d.lineage),
+      optional: d.optional,
+    })),
+    fields: spec.fields.map((f) => ({
+      key: f.key.toString(),
+      code_version: f.codeVersion,
+      deps:
+        f.deps === "ALL"
+          ? ALL_FIELDS
+          : f.deps.map((d) => ({
+              feature: d.feature.toString(),
+              fields: d.fields === "ALL" ? ALL_FIELDS : d.fields.map(String),
+            })),
+    })),
+    metadata: { ...spec.metadata },
+    description: spec.description,
+  };
+}

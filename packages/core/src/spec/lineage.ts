@@ -1,0 +1,50 @@
+/**
+ * How upstream records relate to downstream records (SPEC §1.5).
+ * - identity: one upstream record per downstream record.
+ * - aggregation (N:1): many upstream records fold into one downstream record, grouped by `on`.
+ * - expansion (1:N): one upstream record yields many downstream records, keyed by parent `on`.
+ */
+export type Lineage =
+  | { readonly type: "identity" }
+  | { readonly type: "aggregation"; readonly on: readonly string[] | null }
+  | { readonly type: "expansion"; readonly on: readonly string[]; readonly idGenerationPattern: string | null };
+
+export const Lineage = {
+  identity(): Lineage {
+    return { type: "identity" };
+  },
+  aggregation(options: { on?: string[] | null } = {}): Lineage {
+    return { type: "aggregation", on: options.on ?? null };
+  },
+  expansion(options: { on: string[]; idGenerationPattern?: string | null }): Lineage {
+    return { type: "expansion", on: options.on, idGenerationPattern: options.idGenerationPattern ?? null };
+  },
+};
+
+export function lineageToJson(lineage: Lineage): Record<string, unknown> {
+  switch (lineage.type) {
+    case "identity":
+      return { relationship: { type: "1:1" } };
+    case "aggregation":
+      return { relationship: { type: "N:1", on: lineage.on ? [...lineage.on] : null } };
+    case "expansion":
+      return {
+        relationship: { type: "1:N", on: [...lineage.on], id_generation_pattern: lineage.idGenerationPattern },
+      };
+  }
+}
+
+export function lineageFromJson(json: any): Lineage {
+  const r = json?.relationship ?? json;
+  switch (r?.type) {
+    case undefined:
+    case "1:1":
+      return Lineage.identity();
+    case "N:1":
+      return Lineage.aggregation({ on: r.on ?? null });
+    case "1:N":
+      return Lineage.expansion({ on: r.on, idGenerationPattern: r.id_generation_pattern ?? null });
+    default:
+      throw new TypeError(`Unknown lineage type ${JSON.stringify(r.type)}`);
+  }
+}
