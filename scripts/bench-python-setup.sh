@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
 # Idempotent setup of the Python side of the resolve-update benchmark.
-# Creates bench/python/.venv and installs Python Metaxy 0.1.11 (DuckDB extra),
-# pyarrow and polars. A stamp file makes repeated runs a fast no-op.
+# Creates bench/python/.venv and installs Python Metaxy 0.1.11 (DuckDB extra) plus
+# pyarrow, polars and numpy. A stamp file makes repeated runs a fast no-op.
+#
+# Versions are pinned: metaxy 0.1.11 leaves its deps unbounded, and the newest
+# duckdb (2.x) and sqlglot (30.x) break ibis' DuckDB backend (CREATE TABLE / DROP VIEW
+# emitted with an empty name). duckdb 1.4.3 is the version of the paper's reference run.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/bench/python/.venv"
 PY="${PYTHON:-python3}"
-PACKAGES=("metaxy[duckdb]==0.1.11" "pyarrow" "polars")
+PACKAGES=(
+  "metaxy[duckdb]==0.1.11"
+  "duckdb==1.4.3"
+  "sqlglot==28.10.1"
+  "ibis-framework==12.0.0"
+  "polars==2.1.0"
+  "pyarrow==26.0.1"
+  "numpy==2.4.6"
+)
 STAMP="$VENV/.bench-setup-stamp"
 STAMP_CONTENT="${PACKAGES[*]}"
 
@@ -28,7 +40,7 @@ echo "bench-python-setup: pip install ${PACKAGES[*]}"
 
 "$VENV/bin/python" - <<'PYEOF'
 import importlib.metadata as md
-for name in ("metaxy", "duckdb", "polars", "pyarrow", "ibis-framework"):
+for name in ("metaxy", "duckdb", "sqlglot", "ibis-framework", "polars", "pyarrow", "numpy"):
     try:
         print(f"bench-python-setup: {name}=={md.version(name)}")
     except md.PackageNotFoundError:

@@ -22,7 +22,12 @@ export { Lineage } from "./spec/lineage.js";
 export { featureFromSpecJson } from "./spec/spec-from-json.js";
 export { columnTypesOfSchema } from "./spec/column-types.js";
 export * from "./spec/system-columns.js";
-export { FeatureGraph, DEFAULT_PROJECT, type FeatureGraphOptions, type OnConflict } from "./graph/feature-graph.js";
+export {
+  FeatureGraph,
+  DEFAULT_PROJECT,
+  type FeatureGraphOptions,
+  type OnConflict,
+} from "./graph/feature-graph.js";
 export type { FeaturePlan } from "./graph/feature-plan.js";
 export {
   GraphVersions,
@@ -47,3 +52,54 @@ export {
 } from "./versioning/record-hash.js";
 export { pythonJsonDumps } from "./versioning/python-json.js";
 export * from "./plan/expression.js";
+export { parseFilter, parseFilters } from "./filters/filter-parser.js";
+export { evaluateExpr, matchesAll } from "./engine/evaluate-expression.js";
+export { compileExpr, sqlLiteral, type SqlExprContext } from "./sql/compile-expression.js";
+export type { ReadQuery } from "./plan/read-query.js";
+export type {
+  ResolveUpdatePlan,
+  UpstreamInput,
+  UpstreamLineage,
+  PlannedField,
+  ParentFieldRef,
+  Row,
+  IncrementKind,
+  IncrementCounts,
+} from "./plan/resolve-update-plan.js";
+export { INCREMENT_KINDS } from "./plan/resolve-update-plan.js";
+export { buildResolveUpdatePlan, type BuildPlanOptions } from "./plan/build-plan.js";
+export { upstreamUserColumns, checkColumnCollisions, type UpstreamColumns } from "./plan/upstream-columns.js";
+export { evaluateResolveUpdate, type EvaluatedIncrement, type LoadRows } from "./engine/reference-engine.js";
+export { readLatest } from "./engine/read-latest.js";
+export { tupleKey, compareValues } from "./engine/row-keys.js";
+export {
+  BACKEND_SPEC_VERSION,
+  type AccessMode,
+  type AppendOptions,
+  type Backend,
+  type BackendCapabilities,
+  type IncrementSource,
+  type StagedIncrementSource,
+  type TableSchema,
+} from "./store/backend.js";
+export { Increment, StagedIncrement, type BatchOptions } from "./store/increment.js";
+export {
+  MetadataStore,
+  type MetadataStoreOptions,
+  type WriteOptions,
+  type ReadOptions,
+  type ResolveUpdateOptions,
+  type DeleteOptions,
+  type FilterInput,
+  type FeatureRow,
+  type FeatureReadRow,
+} from "./store/metadata-store.js";
+export { prepareWrite, tableSchemaOf, inferType } from "./store/write-preparation.js";
+export {
+  FEATURE_VERSIONS_KEY,
+  EVENTS_KEY,
+  FEATURE_VERSIONS_SCHEMA,
+  type PushResult,
+  type GraphSnapshotSummary,
+} from "./store/system-tables.js";
+export { memory, type MemoryBackendOptions } from "./backends/memory.js";

@@ -3,7 +3,13 @@ import { InvalidKeyError } from "./errors.js";
 const FIRST_PART = /^[a-z_][a-z0-9_-]*$/;
 const OTHER_PART = /^[a-z0-9_][a-z0-9_-]*$/;
 
-export type KeyInput = string | readonly string[] | Key | { key: Key } | { root: string[] } | { parts: string[] };
+export type KeyInput =
+  | string
+  | readonly string[]
+  | Key
+  | { key: Key }
+  | { root: string[] }
+  | { parts: string[] };
 
 /** Shared behaviour of feature and field keys (SPEC §1.1): an immutable tuple of validated parts. */
 abstract class Key {

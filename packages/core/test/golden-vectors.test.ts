@@ -45,7 +45,8 @@ function checkRecord(r: any): void {
       const graph = new FeatureGraph([], { hashTruncationLength: truncationOf(r) ?? 64 });
       for (const f of r.features) graph.add(featureFromSpecJson(f, { external: false }));
       for (const [key, exp] of Object.entries<any>(r.expected)) {
-        if (exp.feature_version !== undefined) expect(graph.featureVersion(key), key).toBe(exp.feature_version);
+        if (exp.feature_version !== undefined)
+          expect(graph.featureVersion(key), key).toBe(exp.feature_version);
         for (const [field, v] of Object.entries(exp.field_versions ?? {}))
           expect(graph.fieldVersion(key, field), `${key}.${field}`).toBe(v);
         if (exp.code_version !== undefined) expect(graph.codeVersion(key)).toBe(exp.code_version);
@@ -84,7 +85,12 @@ function checkRecord(r: any): void {
         byField[new FieldKey(field).toStructKey()] = got;
       }
       if (r.sample_concat !== undefined)
-        expect(Object.keys(byField).sort().map((k) => byField[k]).join("|")).toBe(r.sample_concat);
+        expect(
+          Object.keys(byField)
+            .sort()
+            .map((k) => byField[k])
+            .join("|"),
+        ).toBe(r.sample_concat);
       if (r.expected_metaxy_provenance != null)
         expect(recordProvenance(algo, byField, t)).toBe(r.expected_metaxy_provenance);
       return;

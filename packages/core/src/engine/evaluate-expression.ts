@@ -85,10 +85,17 @@ function operandValue(expr: Expr, row: Record<string, unknown>): unknown {
 
 function asTruth(value: unknown, what: string): Truth {
   if (value === null || typeof value === "boolean") return value;
-  throw new FilterParseError(`Filter uses ${what} as a condition, but its value ${describe(value)} is not a boolean`);
+  throw new FilterParseError(
+    `Filter uses ${what} as a condition, but its value ${describe(value)} is not a boolean`,
+  );
 }
 
-function evaluateIn(column: string, values: readonly Literal[], negated: boolean, row: Record<string, unknown>) {
+function evaluateIn(
+  column: string,
+  values: readonly Literal[],
+  negated: boolean,
+  row: Record<string, unknown>,
+) {
   const value = readColumn(row, column);
   // `x IN ()` is false for every x, NULL included (compileExpr renders it as FALSE).
   if (values.length === 0) return negated;
@@ -180,7 +187,8 @@ function compareCodePoints(a: string, b: string): number {
 }
 
 function describe(value: unknown): string {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? "Invalid Date" : `Date ${value.toISOString()}`;
+  if (value instanceof Date)
+    return Number.isNaN(value.getTime()) ? "Invalid Date" : `Date ${value.toISOString()}`;
   if (typeof value === "string") return `string ${JSON.stringify(value)}`;
   if (typeof value === "bigint") return `bigint ${value}`;
   if (typeof value === "object") return value === null ? "NULL" : (value.constructor?.name ?? "object");

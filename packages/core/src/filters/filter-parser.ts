@@ -228,12 +228,6 @@ class Parser {
     return false;
   }
 
-  private expect(kind: TokenKind, expected: string): Token {
-    const token = this.peek();
-    if (token.kind !== kind) this.unexpected(token, expected);
-    return this.next();
-  }
-
   // ---------------------------------------------------------------------------------------------
   // grammar
 
@@ -365,7 +359,7 @@ class Parser {
     while (this.peek().kind === "dot") {
       this.next();
       const part = this.peek();
-      if (part.kind !== "word" && part.kind !== "qident") this.unexpected(part, "a name after \".\"");
+      if (part.kind !== "word" && part.kind !== "qident") this.unexpected(part, 'a name after "."');
       parts.push(this.next().value);
     }
     const name = parts.join(".");

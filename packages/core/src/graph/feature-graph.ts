@@ -103,7 +103,8 @@ export class FeatureGraph {
     const project = options.project === undefined ? this.project : options.project;
     return this.features.filter(
       (f) =>
-        (options.includeExternal || !f.external) && (project === null || (f.project ?? this.project) === project),
+        (options.includeExternal || !f.external) &&
+        (project === null || (f.project ?? this.project) === project),
     );
   }
 

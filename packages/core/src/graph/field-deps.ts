@@ -55,7 +55,11 @@ export function parentFieldsOf(
       if (missing)
         throw new FieldNotFoundError(
           `Field "${field.key}" of feature "${feature.key}" depends on "${dep.feature}.${missing}", but "${dep.feature}" has no field "${missing}"`,
-          { feature: feature.key.toString(), field: field.key.toString(), dependency: `${dep.feature}.${missing}` },
+          {
+            feature: feature.key.toString(),
+            field: field.key.toString(),
+            dependency: `${dep.feature}.${missing}`,
+          },
         );
     }
     const wanted = dep.fields === "ALL" ? upstream.spec.fields.map((f) => f.key) : dep.fields;

@@ -13,7 +13,12 @@ export type Expr =
   | { readonly kind: "and"; readonly args: readonly Expr[] }
   | { readonly kind: "or"; readonly args: readonly Expr[] }
   | { readonly kind: "not"; readonly arg: Expr }
-  | { readonly kind: "in"; readonly column: string; readonly values: readonly Literal[]; readonly negated: boolean }
+  | {
+      readonly kind: "in";
+      readonly column: string;
+      readonly values: readonly Literal[];
+      readonly negated: boolean;
+    }
   | { readonly kind: "isNull"; readonly arg: Expr; readonly negated: boolean };
 
 export const col = (name: string): Expr => ({ kind: "column", name });

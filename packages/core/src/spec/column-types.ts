@@ -20,7 +20,9 @@ function columnTypeOf(field: any): ColumnType {
     case "string":
     case "enum":
     case "literal":
-      return def.type === "literal" && typeof def.values?.[0] !== "string" ? literalType(def.values?.[0]) : "string";
+      return def.type === "literal" && typeof def.values?.[0] !== "string"
+        ? literalType(def.values?.[0])
+        : "string";
     case "number":
       return isIntegerCheck(def) ? "integer" : "float";
     case "int":
@@ -44,5 +46,7 @@ function literalType(value: unknown): ColumnType {
 
 function isIntegerCheck(def: any): boolean {
   if (def.format && /int/.test(String(def.format))) return true;
-  return (def.checks ?? []).some((c: any) => /int/.test(String(c?._zod?.def?.format ?? c?._zod?.def?.check ?? "")));
+  return (def.checks ?? []).some((c: any) =>
+    /int/.test(String(c?._zod?.def?.format ?? c?._zod?.def?.check ?? "")),
+  );
 }

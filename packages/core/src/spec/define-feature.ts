@@ -93,7 +93,9 @@ const fieldsMappingInput = z.custom<FieldsMapping>(
 const lineageInput = z.custom<Lineage>(
   (v) => typeof v === "object" && v !== null && typeof (v as any).type === "string",
 );
-const exprInput = z.custom<Expr>((v) => typeof v === "object" && v !== null && typeof (v as any).kind === "string");
+const exprInput = z.custom<Expr>(
+  (v) => typeof v === "object" && v !== null && typeof (v as any).kind === "string",
+);
 
 const featureDepInput = z.union([
   featureRefInput,
@@ -102,7 +104,10 @@ const featureDepInput = z.union([
     select: z.array(z.string()).nullable().optional(),
     rename: z.record(z.string(), z.string()).nullable().optional(),
     fieldsMapping: fieldsMappingInput.optional(),
-    filters: z.array(z.union([z.string(), exprInput])).nullable().optional(),
+    filters: z
+      .array(z.union([z.string(), exprInput]))
+      .nullable()
+      .optional(),
     lineage: lineageInput.optional(),
     optional: z.boolean().optional(),
   }),
@@ -116,7 +121,10 @@ const featureInput = z.strictObject({
   schema: z.custom<AnyZodObject>((v) => v instanceof z.ZodObject, "schema must be a zod object").optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   description: z.string().nullable().optional(),
-  project: z.string().regex(/^[a-zA-Z0-9_-]+$/, "project must match ^[a-zA-Z0-9_-]+$").optional(),
+  project: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]+$/, "project must match ^[a-zA-Z0-9_-]+$")
+    .optional(),
   source: z.string().optional(),
 });
 
@@ -220,7 +228,11 @@ function jsonSchemaOf(schema: AnyZodObject): Record<string, unknown> {
 
 function normaliseField(input: FieldInput, feature: string): FieldSpec {
   if (typeof input === "string") {
-    return Object.freeze({ key: wrapKey(() => FieldKey.from(input), feature), codeVersion: DEFAULT_CODE_VERSION, deps: [] });
+    return Object.freeze({
+      key: wrapKey(() => FieldKey.from(input), feature),
+      codeVersion: DEFAULT_CODE_VERSION,
+      deps: [],
+    });
   }
   const key = wrapKey(() => FieldKey.from(input.key as KeyInput), feature);
   const codeVersion = input.codeVersion ?? DEFAULT_CODE_VERSION;

@@ -7,7 +7,11 @@
 export type Lineage =
   | { readonly type: "identity" }
   | { readonly type: "aggregation"; readonly on: readonly string[] | null }
-  | { readonly type: "expansion"; readonly on: readonly string[]; readonly idGenerationPattern: string | null };
+  | {
+      readonly type: "expansion";
+      readonly on: readonly string[];
+      readonly idGenerationPattern: string | null;
+    };
 
 export const Lineage = {
   identity(): Lineage {
@@ -29,7 +33,11 @@ export function lineageToJson(lineage: Lineage): Record<string, unknown> {
       return { relationship: { type: "N:1", on: lineage.on ? [...lineage.on] : null } };
     case "expansion":
       return {
-        relationship: { type: "1:N", on: [...lineage.on], id_generation_pattern: lineage.idGenerationPattern },
+        relationship: {
+          type: "1:N",
+          on: [...lineage.on],
+          id_generation_pattern: lineage.idGenerationPattern,
+        },
       };
   }
 }

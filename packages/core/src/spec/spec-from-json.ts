@@ -1,5 +1,11 @@
 import { ValidationError } from "../errors.js";
-import { type FeatureDefinition, type FeatureDepInput, type FieldInput, defineFeature, ALL_FIELDS } from "./define-feature.js";
+import {
+  type FeatureDefinition,
+  type FeatureDepInput,
+  type FieldInput,
+  defineFeature,
+  ALL_FIELDS,
+} from "./define-feature.js";
 import { fieldsMappingFromJson } from "./fields-mapping.js";
 import { lineageFromJson } from "./lineage.js";
 
@@ -9,7 +15,12 @@ import { lineageFromJson } from "./lineage.js";
  */
 export function featureFromSpecJson(
   json: any,
-  options: { featureSchema?: Record<string, unknown>; project?: string; source?: string; external?: boolean } = {},
+  options: {
+    featureSchema?: Record<string, unknown>;
+    project?: string;
+    source?: string;
+    external?: boolean;
+  } = {},
 ): FeatureDefinition {
   if (typeof json === "string") json = JSON.parse(json);
   if (!json || typeof json !== "object" || !json.key)
@@ -25,7 +36,10 @@ export function featureFromSpecJson(
               ? "ALL"
               : (f.deps ?? []).map((d: any) => ({
                   feature: d.feature,
-                  fields: d.fields === undefined || d.fields === "ALL" || d.fields === ALL_FIELDS ? "ALL" : d.fields,
+                  fields:
+                    d.fields === undefined || d.fields === "ALL" || d.fields === ALL_FIELDS
+                      ? "ALL"
+                      : d.fields,
                 })),
         },
   );

@@ -119,7 +119,10 @@ export function definitionVersionOf(specVersion: string, featureSchema: unknown,
 }
 
 /** `items` must already be sorted by key parts. */
-export function projectVersionOf(items: ReadonlyArray<readonly [string, string]>, truncation: number): string {
+export function projectVersionOf(
+  items: ReadonlyArray<readonly [string, string]>,
+  truncation: number,
+): string {
   if (items.length === 0) return "empty";
   return sha256Parts(
     items.flatMap(([k, v]) => [k, v]),

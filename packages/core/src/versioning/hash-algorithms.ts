@@ -39,7 +39,9 @@ export function truncatedHash(algorithm: HashAlgorithm, input: string, truncatio
 export function validateTruncation(length: number | null | undefined): number {
   const n = length ?? DEFAULT_HASH_TRUNCATION;
   if (!Number.isInteger(n) || n < DEFAULT_HASH_TRUNCATION)
-    throw new RangeError(`hashTruncationLength must be an integer >= ${DEFAULT_HASH_TRUNCATION}, got ${length}`);
+    throw new RangeError(
+      `hashTruncationLength must be an integer >= ${DEFAULT_HASH_TRUNCATION}, got ${length}`,
+    );
   return n;
 }
 

@@ -15,7 +15,9 @@ export function pythonJsonDumps(value: unknown): string {
     if (typeof (value as any).toJSON === "function") return pythonJsonDumps((value as any).toJSON());
     const keys = Object.keys(value).filter((k) => (value as any)[k] !== undefined);
     keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    return "{" + keys.map((k) => `${pythonString(k)}: ${pythonJsonDumps((value as any)[k])}`).join(", ") + "}";
+    return (
+      "{" + keys.map((k) => `${pythonString(k)}: ${pythonJsonDumps((value as any)[k])}`).join(", ") + "}"
+    );
   }
   throw new TypeError(`Cannot serialise ${typeof value} as JSON`);
 }

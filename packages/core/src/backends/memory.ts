@@ -1,0 +1,178 @@
+import { evaluateResolveUpdate } from "../engine/reference-engine.js";
+import { readLatest } from "../engine/read-latest.js";
+import { matchesAll } from "../engine/evaluate-expression.js";
+import { tupleKey } from "../engine/row-keys.js";
+import { MetadataStoreError } from "../errors.js";
+import type { Expr } from "../plan/expression.js";
+import type { ReadQuery } from "../plan/read-query.js";
+import type { IncrementCounts, IncrementKind, ResolveUpdatePlan, Row } from "../plan/resolve-update-plan.js";
+import {
+  BACKEND_SPEC_VERSION,
+  type AppendOptions,
+  type Backend,
+  type IncrementSource,
+  type StagedIncrementSource,
+  type TableSchema,
+} from "../store/backend.js";
+import { HASH_ALGORITHMS, type HashAlgorithm } from "../versioning/hash-algorithms.js";
+
+interface MemoryTable {
+  columns: Set<string>;
+  rows: Row[];
+  idempotencyKeys: Set<string>;
+}
+
+export interface MemoryBackendOptions {
+  /** Default record hash. Default `xxhash64`, as Python Metaxy's in-memory engine. */
+  hashAlgorithm?: HashAlgorithm;
+  name?: string;
+}
+
+/**
+ * An in-memory backend on the reference engine: for tests and small pipelines. Data lives as
+ * long as the backend object; several stores may share one backend.
+ */
+export function memory(options: MemoryBackendOptions = {}): Backend {
+  return new MemoryBackend(options);
+}
+
+type Stage = { counts: IncrementCounts; toProcess: Row[]; orphaned: Row[] };
+
+class MemoryBackend implements Backend {
+  readonly specificationVersion = BACKEND_SPEC_VERSION;
+  readonly kind = "memory";
+  readonly capabilities;
+  readonly #tables = new Map<string, MemoryTable>();
+  readonly #stages = new Map<string, Stage>();
+  readonly #name: string;
+
+  constructor(options: MemoryBackendOptions) {
+    this.capabilities = {
+      hashAlgorithms: HASH_ALGORITHMS,
+      defaultHashAlgorithm: options.hashAlgorithm ?? "xxhash64",
+      atomicWrites: true,
+    } as const;
+    this.#name = options.name ?? "memory";
+  }
+
+  display(): string {
+    return `memory(${this.#name})`;
+  }
+  async open(): Promise<void> {}
+  async close(): Promise<void> {}
+
+  async tableExists(table: string): Promise<boolean> {
+    return this.#tables.has(table);
+  }
+  async listTables(): Promise<string[]> {
+    return [...this.#tables.keys()].sort();
+  }
+  async tableColumns(table: string): Promise<string[] | null> {
+    const t = this.#tables.get(table);
+    return t ? [...t.columns] : null;
+  }
+  async ensureTable(table: string, schema: TableSchema): Promise<void> {
+    const t = this.#tables.get(table) ?? {
+      columns: new Set<string>(),
+      rows: [],
+      idempotencyKeys: new Set<string>(),
+    };
+    for (const c of Object.keys(schema)) t.columns.add(c);
+    this.#tables.set(table, t);
+  }
+  async append(
+    table: string,
+    schema: TableSchema,
+    rows: readonly Row[],
+    options: AppendOptions = {},
+  ): Promise<number> {
+    const t = this.#tables.get(table);
+    if (!t) throw new MetadataStoreError(`Table "${table}" does not exist`, { table });
+    if (options.idempotencyKey !== undefined) {
+      if (t.idempotencyKeys.has(options.idempotencyKey)) return 0;
+      t.idempotencyKeys.add(options.idempotencyKey);
+    }
+    for (const c of Object.keys(schema)) t.columns.add(c);
+    // Copies, so callers mutating their objects cannot alter stored history.
+    for (const r of rows) t.rows.push(structuredClone(r));
+    return rows.length;
+  }
+  async *read(query: ReadQuery, batchSize: number): AsyncIterable<Row[]> {
+    const rows = this.#readRows(query);
+    for (let i = 0; i < rows.length; i += batchSize)
+      yield rows.slice(i, i + batchSize).map((r) => structuredClone(r));
+  }
+  async count(query: ReadQuery): Promise<number> {
+    return this.#readRows(query).length;
+  }
+  async deleteRows(table: string, where: Expr | null): Promise<number> {
+    const t = this.#tables.get(table);
+    if (!t) return 0;
+    const before = t.rows.length;
+    t.rows = where ? t.rows.filter((r) => !matchesAll([where], r)) : [];
+    return before - t.rows.length;
+  }
+  async dropTable(table: string): Promise<void> {
+    this.#tables.delete(table);
+  }
+
+  async resolveUpdate(plan: ResolveUpdatePlan): Promise<IncrementSource> {
+    const result = await evaluateResolveUpdate(plan, async (q) => {
+      const t = this.#tables.get(q.table);
+      return t ? { rows: readLatest(t.rows, q), columns: [...t.columns] } : null;
+    });
+    const byKind: Record<IncrementKind, Row[]> = {
+      new: result.new,
+      stale: result.stale,
+      orphaned: result.orphaned,
+    };
+    const counts = { new: result.new.length, stale: result.stale.length, orphaned: result.orphaned.length };
+    const stages = this.#stages;
+    return {
+      counts: async () => counts,
+      async *rows(kind: IncrementKind, batchSize: number) {
+        const rows = byKind[kind];
+        for (let i = 0; i < rows.length; i += batchSize) yield rows.slice(i, i + batchSize);
+      },
+      progress: async () => {
+        if (!result.input) return null;
+        const ids = plan.diffColumns;
+        const total = new Set(result.input.map((r) => tupleKey(r, ids))).size;
+        const missing = new Set(result.new.map((r) => tupleKey(r, ids))).size;
+        return { total, missing };
+      },
+      stage: async (stageId: string) => {
+        stages.set(stageId, {
+          counts,
+          toProcess: [...result.new, ...result.stale],
+          orphaned: result.orphaned,
+        });
+        return this.openStage(stageId);
+      },
+      dispose: async () => {},
+    };
+  }
+
+  async openStage(stageId: string): Promise<StagedIncrementSource> {
+    const stage = this.#stages.get(stageId);
+    if (!stage) throw new MetadataStoreError(`No staged increment "${stageId}"`, { stageId });
+    const stages = this.#stages;
+    return {
+      stageId,
+      counts: async () => stage.counts,
+      page: async (offset, limit) => stage.toProcess.slice(offset, offset + limit),
+      async *orphans(batchSize: number) {
+        for (let i = 0; i < stage.orphaned.length; i += batchSize)
+          yield stage.orphaned.slice(i, i + batchSize);
+      },
+      drop: async () => {
+        stages.delete(stageId);
+      },
+    };
+  }
+
+  #readRows(query: ReadQuery): Row[] {
+    const t = this.#tables.get(query.table);
+    return t ? readLatest(t.rows, query) : [];
+  }
+}

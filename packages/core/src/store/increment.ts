@@ -1,0 +1,106 @@
+import type { IncrementCounts, IncrementKind, Row } from "../plan/resolve-update-plan.js";
+import type { IncrementSource, StagedIncrementSource } from "./backend.js";
+
+export interface BatchOptions {
+  /** Rows per batch. Default 1000. */
+  batchSize?: number;
+}
+
+/**
+ * The result of `resolveUpdate`: a handle on rows that stay in the engine. Count them, stream
+ * them in batches, or stage them for an orchestrator; `toArray()` only for small results.
+ */
+export class Increment implements AsyncDisposable {
+  readonly feature: string;
+  readonly #source: IncrementSource;
+  #counts: IncrementCounts | undefined;
+
+  constructor(feature: string, source: IncrementSource) {
+    this.feature = feature;
+    this.#source = source;
+  }
+
+  async counts(): Promise<IncrementCounts> {
+    this.#counts ??= await this.#source.counts();
+    return this.#counts;
+  }
+
+  /** Whether anything needs work (new or stale rows, or orphans). */
+  async isEmpty(): Promise<boolean> {
+    const c = await this.counts();
+    return c.new + c.stale + c.orphaned === 0;
+  }
+
+  /** Rows to (re)compute: new, then stale. */
+  async *toProcess(options: BatchOptions = {}): AsyncGenerator<Row[]> {
+    yield* this.batches("new", options);
+    yield* this.batches("stale", options);
+  }
+
+  async *batches(kind: IncrementKind, options: BatchOptions = {}): AsyncGenerator<Row[]> {
+    for await (const batch of this.#source.rows(kind, batchSizeOf(options)))
+      if (batch.length > 0) yield batch;
+  }
+
+  /** Every row in memory. Use for small increments; stream large ones with `toProcess`. */
+  async toArray(): Promise<{ new: Row[]; stale: Row[]; orphaned: Row[] }> {
+    const out = { new: [] as Row[], stale: [] as Row[], orphaned: [] as Row[] };
+    for (const kind of ["new", "stale", "orphaned"] as const)
+      for await (const b of this.#source.rows(kind, 10_000)) out[kind].push(...b);
+    return out;
+  }
+
+  /** Percentage of input ids already materialised (stale counts as done); null without input. */
+  async progress(): Promise<number | null> {
+    const p = await this.#source.progress();
+    if (!p || p.total === 0) return null;
+    return ((p.total - p.missing) / p.total) * 100;
+  }
+
+  /** Materialises the increment under `stageId` so that workers can page through it by batch number. */
+  async stage(stageId: string): Promise<StagedIncrement> {
+    return new StagedIncrement(await this.#source.stage(stageId));
+  }
+
+  async dispose(): Promise<void> {
+    await this.#source.dispose();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+}
+
+/** A staged increment: rows to process numbered 0..n-1, fetched by batch number. */
+export class StagedIncrement {
+  readonly #source: StagedIncrementSource;
+  constructor(source: StagedIncrementSource) {
+    this.#source = source;
+  }
+  get stageId(): string {
+    return this.#source.stageId;
+  }
+  counts(): Promise<IncrementCounts> {
+    return this.#source.counts();
+  }
+  async batchCount(batchSize: number): Promise<number> {
+    const c = await this.counts();
+    return Math.ceil((c.new + c.stale) / batchSize);
+  }
+  /** Batch `index` (0-based) of the rows to process. */
+  batch(index: number, batchSize: number): Promise<Row[]> {
+    return this.#source.page(index * batchSize, batchSize);
+  }
+  async *orphans(options: BatchOptions = {}): AsyncGenerator<Row[]> {
+    yield* this.#source.orphans(batchSizeOf(options));
+  }
+  drop(): Promise<void> {
+    return this.#source.drop();
+  }
+}
+
+function batchSizeOf(options: BatchOptions): number {
+  const n = options.batchSize ?? 1000;
+  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`batchSize must be a positive integer, got ${n}`);
+  return n;
+}

@@ -1,0 +1,593 @@
+import {
+  FeatureNotFoundError,
+  HashAlgorithmNotSupportedError,
+  StoreNotOpenError,
+  SystemDataNotFoundError,
+  TableNotFoundError,
+  ValidationError,
+} from "../errors.js";
+import { parseFilters } from "../filters/filter-parser.js";
+import { DEFAULT_PROJECT, FeatureGraph } from "../graph/feature-graph.js";
+import { compareStrings, type FeatureKey } from "../keys.js";
+import { buildResolveUpdatePlan } from "../plan/build-plan.js";
+import { type Expr, and, eq } from "../plan/expression.js";
+import type { ReadQuery } from "../plan/read-query.js";
+import type { ResolveUpdatePlan, Row } from "../plan/resolve-update-plan.js";
+import {
+  type FeatureDefinition,
+  type FeatureRef,
+  type AnyZodObject,
+  specToJson,
+  toFeatureKey,
+} from "../spec/define-feature.js";
+import { featureFromSpecJson } from "../spec/spec-from-json.js";
+import { DELETED_AT, FEATURE_VERSION, type SystemColumn } from "../spec/system-columns.js";
+import type { HashAlgorithm } from "../versioning/hash-algorithms.js";
+import { assertHashAlgorithm } from "../versioning/hash-algorithms.js";
+import type { AccessMode, Backend } from "./backend.js";
+import { Increment, StagedIncrement } from "./increment.js";
+import {
+  FEATURE_VERSIONS_KEY,
+  FEATURE_VERSIONS_SCHEMA,
+  type GraphSnapshotSummary,
+  METAXY_TS_VERSION,
+  type PushResult,
+} from "./system-tables.js";
+import { prepareWrite } from "./write-preparation.js";
+import type { z } from "zod";
+
+export type FilterInput = string | Expr | readonly (string | Expr)[];
+
+export interface MetadataStoreOptions {
+  graph: FeatureGraph;
+  /** `"w"` (default) to write, `"r"` to only read and resolve. */
+  mode?: AccessMode;
+  /** Record-level hash. Default: the backend's default. */
+  hashAlgorithm?: HashAlgorithm;
+  /** Stores read (whole feature at a time) when a feature is absent here. Same hash algorithm required. */
+  fallbackStores?: MetadataStore[];
+  /** Written into `metaxy_materialization_id` unless a write names its own. */
+  materializationId?: string;
+  /** Create feature tables on first write. Default true (Python Metaxy defaults to false). */
+  autoCreateTables?: boolean;
+  name?: string;
+}
+
+/** Row type of a feature: its zod schema's input plus optional system columns. */
+export type FeatureRow<F> =
+  F extends FeatureDefinition<infer S>
+    ? S extends AnyZodObject
+      ? z.input<S> & Partial<Record<SystemColumn, unknown>>
+      : Row
+    : Row;
+export type FeatureReadRow<F> =
+  F extends FeatureDefinition<infer S>
+    ? S extends AnyZodObject
+      ? z.output<S> & Record<SystemColumn, unknown>
+      : Row
+    : Row;
+
+export interface WriteOptions {
+  materializationId?: string;
+  /** Keep the rows' own metaxy_feature_version / metaxy_project_version. */
+  preserveFeatureVersion?: boolean;
+  /** A retried write with the same key adds no second copy. */
+  idempotencyKey?: string;
+  /** Validate user columns against the zod schema. Default true. */
+  validate?: boolean;
+}
+
+export interface ReadOptions {
+  /** Rows of this feature version (needs `withFeatureHistory`... or names one version explicitly). */
+  featureVersion?: string;
+  filters?: FilterInput;
+  columns?: string[];
+  allowFallback?: boolean;
+  withFeatureHistory?: boolean;
+  withSampleHistory?: boolean;
+  includeSoftDeleted?: boolean;
+}
+
+export interface ResolveUpdateOptions {
+  /** Expected rows for a root feature (or to bypass upstream reads): each with metaxy_provenance_by_field. */
+  samples?: readonly Row[];
+  /** Runtime filters per feature key string (upstream reads, and the target). */
+  filters?: Readonly<Record<string, FilterInput>>;
+  globalFilters?: FilterInput;
+  targetFilters?: FilterInput;
+  /** Stored rows matching any of these are stale whatever their provenance. */
+  stalenessPredicates?: FilterInput;
+  skipComparison?: boolean;
+}
+
+export interface DeleteOptions {
+  /** Soft delete (default) appends tombstones; hard delete removes rows. */
+  soft?: boolean;
+  withFeatureHistory?: boolean;
+  withSampleHistory?: boolean;
+}
+
+const READ_BATCH = 10_000;
+
+/**
+ * Metadata of every feature in one backend: append-only writes with system columns, latest-row
+ * reads, `resolveUpdate`, deletes and graph snapshots (SPEC §4).
+ */
+export class MetadataStore implements AsyncDisposable {
+  readonly graph: FeatureGraph;
+  readonly backend: Backend;
+  readonly hashAlgorithm: HashAlgorithm;
+  readonly name: string | undefined;
+  readonly fallbackStores: readonly MetadataStore[];
+  readonly #mode: AccessMode;
+  readonly #materializationId: string | null;
+  readonly #autoCreate: boolean;
+  #open = false;
+  #lastTimestamp = 0;
+
+  private constructor(backend: Backend, options: MetadataStoreOptions) {
+    this.backend = backend;
+    this.graph = options.graph;
+    this.#mode = options.mode ?? "w";
+    this.name = options.name;
+    this.fallbackStores = options.fallbackStores ?? [];
+    this.#materializationId = options.materializationId ?? null;
+    this.#autoCreate = options.autoCreateTables ?? true;
+    const algo = options.hashAlgorithm ?? backend.capabilities.defaultHashAlgorithm;
+    assertHashAlgorithm(algo);
+    if (!backend.capabilities.hashAlgorithms.includes(algo))
+      throw new HashAlgorithmNotSupportedError(
+        `Backend ${backend.display()} does not support hash algorithm "${algo}" (supported: ${backend.capabilities.hashAlgorithms.join(", ")})`,
+        { algorithm: algo },
+      );
+    this.hashAlgorithm = algo;
+    this.fallbackStores.forEach((s, i) => {
+      if (s.hashAlgorithm !== algo)
+        throw new ValidationError(
+          `Fallback store ${i} uses hash_algorithm=${s.hashAlgorithm}, but this store uses ${algo}; all stores in a fallback chain must use the same algorithm`,
+          { algorithm: algo },
+        );
+    });
+  }
+
+  /** Opens a store on `backend`. Close it with `await using` or `close()`. */
+  static async open(backend: Backend, options: MetadataStoreOptions): Promise<MetadataStore> {
+    const store = new MetadataStore(backend, options);
+    options.graph.validate();
+    await backend.open(store.#mode);
+    store.#open = true;
+    return store;
+  }
+
+  get mode(): AccessMode {
+    return this.#mode;
+  }
+  get isOpen(): boolean {
+    return this.#open;
+  }
+  get truncation(): number {
+    return this.graph.hashTruncationLength;
+  }
+
+  display(): string {
+    return (this.name ? `[${this.name}] ` : "") + this.backend.display();
+  }
+
+  async close(): Promise<void> {
+    if (!this.#open) return;
+    this.#open = false;
+    await this.backend.close();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---- writes ----
+
+  /** Appends rows (all or nothing). Each row needs `metaxy_provenance_by_field`; system columns are filled. */
+  async write<F extends FeatureDefinition>(
+    feature: F | FeatureRef,
+    rows: readonly FeatureRow<F>[],
+    options: WriteOptions = {},
+  ): Promise<number> {
+    this.#assertWritable();
+    const def = this.graph.get(feature as FeatureRef);
+    return this.#writePrepared(def, rows as readonly Row[], options, false);
+  }
+
+  /** Writes several features, dependents first (so a crash never leaves a parent newer than its children). */
+  async writeMulti(
+    batches: ReadonlyMap<FeatureRef, readonly Row[]> | Record<string, readonly Row[]>,
+    options: WriteOptions = {},
+  ): Promise<number> {
+    this.#assertWritable();
+    const entries = batches instanceof Map ? [...batches.entries()] : Object.entries(batches);
+    const byKey = new Map(entries.map(([k, rows]) => [toFeatureKey(k as FeatureRef).toString(), rows]));
+    let total = 0;
+    for (const key of this.graph.topologicalSort(byKey.keys(), { descending: true }))
+      total += await this.write(key, byKey.get(key.toString())!, options);
+    return total;
+  }
+
+  async #writePrepared(
+    def: FeatureDefinition,
+    rows: readonly Row[],
+    options: WriteOptions,
+    softDelete: boolean,
+  ): Promise<number> {
+    if (rows.length === 0) return 0;
+    const prepared = prepareWrite(def, rows, {
+      graph: this.graph,
+      hashAlgorithm: this.hashAlgorithm,
+      truncation: this.truncation,
+      timestamp: this.#timestamp(),
+      materializationId: options.materializationId ?? this.#materializationId,
+      preserveFeatureVersion: options.preserveFeatureVersion ?? softDelete,
+      softDelete,
+      validate: options.validate ?? true,
+    });
+    await this.#ensureTable(def.key, prepared.schema);
+    return this.backend.append(def.key.tableName, prepared.schema, prepared.rows, {
+      idempotencyKey: options.idempotencyKey,
+    });
+  }
+
+  async #ensureTable(key: FeatureKey, schema: Record<string, any>): Promise<void> {
+    if (await this.backend.tableExists(key.tableName)) {
+      await this.backend.ensureTable(key.tableName, schema);
+      return;
+    }
+    if (!this.#autoCreate)
+      throw new TableNotFoundError(
+        `Table "${key.tableName}" for feature "${key}" does not exist and autoCreateTables is off`,
+        {
+          feature: key.toString(),
+        },
+      );
+    await this.backend.ensureTable(key.tableName, schema);
+  }
+
+  /** Strictly increasing per store, so two writes in one millisecond still order. */
+  #timestamp(): Date {
+    const now = Math.max(Date.now(), this.#lastTimestamp + 1);
+    this.#lastTimestamp = now;
+    return new Date(now);
+  }
+
+  // ---- reads ----
+
+  /** Latest live rows of a feature (current version), filters applied after dedup. */
+  async read<F extends FeatureDefinition>(
+    feature: F | FeatureRef,
+    options: ReadOptions = {},
+  ): Promise<FeatureReadRow<F>[]> {
+    const out: Row[] = [];
+    for await (const batch of this.readBatches(feature, options)) for (const r of batch) out.push(r);
+    return out as FeatureReadRow<F>[];
+  }
+
+  /** Same as `read`, streamed in batches. */
+  async *readBatches(
+    feature: FeatureRef,
+    options: ReadOptions & { batchSize?: number } = {},
+  ): AsyncGenerator<Row[]> {
+    const store = await this.findStoreFor(feature, options.allowFallback ?? true);
+    const key = toFeatureKey(feature);
+    if (!store) throw this.#notFound(key, options.allowFallback ?? true);
+    yield* store.backend.read(store.#readQuery(key, options), options.batchSize ?? READ_BATCH);
+  }
+
+  /** Rows `read` would return, counted in the engine. */
+  async count(feature: FeatureRef, options: ReadOptions = {}): Promise<number> {
+    const key = toFeatureKey(feature);
+    const store = await this.findStoreFor(feature, options.allowFallback ?? true);
+    if (!store) throw this.#notFound(key, options.allowFallback ?? true);
+    return store.backend.count(store.#readQuery(key, options));
+  }
+
+  /** Whether this store (or, with `checkFallback`, a fallback) has the feature's table. */
+  async hasFeature(feature: FeatureRef, checkFallback = false): Promise<boolean> {
+    return (await this.findStoreFor(feature, checkFallback)) !== null;
+  }
+
+  /** The first store in this → fallbacks order that has the feature (whole-feature granularity). */
+  async findStoreFor(feature: FeatureRef, checkFallback = true): Promise<MetadataStore | null> {
+    this.#assertOpen();
+    const key = toFeatureKey(feature);
+    if (await this.backend.tableExists(key.tableName)) return this;
+    if (checkFallback)
+      for (const f of this.fallbackStores) {
+        const found = await f.findStoreFor(key, true);
+        if (found) return found;
+      }
+    return null;
+  }
+
+  #readQuery(key: FeatureKey, options: ReadOptions): ReadQuery {
+    const def = this.graph.get(key);
+    if (options.featureVersion !== undefined && options.withFeatureHistory === false)
+      throw new ValidationError("Cannot specify both featureVersion and withFeatureHistory=false", {
+        feature: key.toString(),
+      });
+    return {
+      table: key.tableName,
+      idColumns: def.spec.idColumns,
+      featureVersion:
+        options.featureVersion ?? (options.withFeatureHistory ? null : this.graph.featureVersion(key)),
+      latestOnly: !options.withSampleHistory,
+      includeSoftDeleted: options.includeSoftDeleted ?? false,
+      filters: parseFilters(options.filters as any),
+      columns: options.columns ?? null,
+    };
+  }
+
+  #notFound(key: FeatureKey, fallback: boolean): FeatureNotFoundError {
+    return new FeatureNotFoundError(
+      `Feature "${key}" not found in store ${this.display()}${fallback && this.fallbackStores.length > 0 ? " or fallback stores" : ""}`,
+      { feature: key.toString() },
+    );
+  }
+
+  // ---- resolve update ----
+
+  /** What must be (re)computed for `feature`: new, stale and orphaned records, computed in the engine. */
+  async resolveUpdate(feature: FeatureRef, options: ResolveUpdateOptions = {}): Promise<Increment> {
+    this.#assertOpen();
+    const key = toFeatureKey(feature);
+    const plan = await this.planResolveUpdate(key, options);
+    return new Increment(key.toString(), await this.backend.resolveUpdate(plan));
+  }
+
+  /** The resolve-update plan this store would run (exposed for backends, tests and `metaxy plan`). */
+  async planResolveUpdate(
+    feature: FeatureRef,
+    options: ResolveUpdateOptions = {},
+  ): Promise<ResolveUpdatePlan> {
+    const key = toFeatureKey(feature);
+    if (key.isSystem)
+      throw new ValidationError(`Cannot resolve system feature "${key}"`, { feature: key.toString() });
+    const filters: Record<string, Expr[]> = {};
+    for (const [k, v] of Object.entries(options.filters ?? {}))
+      filters[toFeatureKey(k).toString()] = parseFilters(v as any);
+    const plan = buildResolveUpdatePlan(this.graph, key, {
+      hashAlgorithm: this.hashAlgorithm,
+      truncation: this.truncation,
+      samples: options.samples,
+      filters,
+      globalFilters: parseFilters(options.globalFilters as any),
+      targetFilters: parseFilters(options.targetFilters as any),
+      stalenessPredicates: parseFilters(options.stalenessPredicates as any),
+      skipComparison: options.skipComparison,
+    });
+    if (plan.expected.kind !== "upstreams") return plan;
+    // Upstreams absent here are read from the first fallback store that has them.
+    const upstreams = await Promise.all(
+      plan.expected.upstreams.map(async (u) => {
+        if (await this.backend.tableExists(u.read.table)) return u;
+        for (const f of this.fallbackStores) {
+          const found = await f.findStoreFor(u.feature, true);
+          if (found) {
+            const rows: Row[] = [];
+            for await (const b of found.backend.read(u.read, READ_BATCH)) rows.push(...b);
+            return { ...u, inline: rows };
+          }
+        }
+        throw new FeatureNotFoundError(
+          `Feature "${u.feature}" (a dependency of "${key}") has no metadata in store ${this.display()}${this.fallbackStores.length ? " or its fallback stores" : ""}; materialise it first`,
+          { feature: u.feature, dependent: key.toString() },
+        );
+      }),
+    );
+    return { ...plan, expected: { kind: "upstreams", upstreams } };
+  }
+
+  /** Re-attaches an increment staged with `Increment.stage(stageId)`. */
+  async openStagedIncrement(stageId: string): Promise<StagedIncrement> {
+    this.#assertOpen();
+    return new StagedIncrement(await this.backend.openStage(stageId));
+  }
+
+  // ---- deletes ----
+
+  /** Soft delete (default): appends tombstone rows, so reads drop the samples. Hard delete removes rows. */
+  async delete(
+    feature: FeatureRef,
+    filters: FilterInput | null,
+    options: DeleteOptions = {},
+  ): Promise<number> {
+    this.#assertWritable();
+    const def = this.graph.get(feature);
+    const exprs = parseFilters((filters ?? []) as any);
+    if (options.soft ?? true) {
+      const rows = await this.read(def.key, {
+        filters: exprs,
+        withFeatureHistory: options.withFeatureHistory,
+        withSampleHistory: options.withSampleHistory,
+      }).catch((e) => {
+        if (e instanceof FeatureNotFoundError) return [] as Row[];
+        throw e;
+      });
+      const ts = this.#timestamp();
+      return this.#writePrepared(
+        def,
+        rows.map((r) => ({ ...r, [DELETED_AT]: ts })),
+        {},
+        true,
+      );
+    }
+    if (!(await this.backend.tableExists(def.key.tableName))) return 0;
+    const scope: Expr[] = options.withFeatureHistory
+      ? []
+      : [eq(FEATURE_VERSION, this.graph.featureVersion(def.key))];
+    const where = [...scope, ...exprs];
+    return this.backend.deleteRows(def.key.tableName, where.length === 0 ? null : and(...where));
+  }
+
+  /** Drops the feature's whole table. */
+  async dropFeature(feature: FeatureRef): Promise<void> {
+    this.#assertWritable();
+    const key = toFeatureKey(feature);
+    if (key.isSystem)
+      throw new ValidationError(`Cannot drop system feature "${key}"`, { feature: key.toString() });
+    await this.backend.dropTable(key.tableName);
+  }
+
+  // ---- system tables ----
+
+  /** Records the graph of `project` (default: the graph's) in `metaxy_system__feature_versions`. */
+  async pushGraphSnapshot(
+    options: { project?: string; tags?: Record<string, string> } = {},
+  ): Promise<PushResult> {
+    this.#assertWritable();
+    const project = options.project ?? this.graph.project ?? DEFAULT_PROJECT;
+    if (options.tags && "metaxy" in options.tags) throw new ValidationError('Tag "metaxy" is reserved');
+    const features = this.graph.listFeatures({ project });
+    if (features.length === 0)
+      throw new ValidationError(`Project "${project}" has no features to push`, { project });
+    const projectVersion = this.graph.projectVersion(project);
+    const recordedAt = this.#timestamp();
+    const tags = JSON.stringify({
+      ...(options.tags ?? {}),
+      metaxy: JSON.stringify({ version: METAXY_TS_VERSION }),
+    });
+    let rows: Row[] = features.map((f) => ({
+      project,
+      feature_key: f.key.toString(),
+      metaxy_feature_version: this.graph.featureVersion(f.key),
+      metaxy_definition_version: this.graph.definitionVersion(f.key),
+      recorded_at: recordedAt,
+      feature_spec: JSON.stringify(specToJson(f.spec)),
+      feature_schema: JSON.stringify(f.featureSchema),
+      feature_class_path: f.source,
+      metaxy_project_version: projectVersion,
+      tags,
+      deleted_at: null,
+    }));
+    const existing = await this.#featureVersionRows(project);
+    const latest = existing.reduce<Row | null>(
+      (a, r) => (!a || (r.recorded_at as Date) > (a.recorded_at as Date) ? r : a),
+      null,
+    );
+    const alreadyPushed = latest?.metaxy_project_version === projectVersion;
+    let updated: string[] = [];
+    if (alreadyPushed) {
+      const recorded = new Map<string, Row>();
+      for (const r of existing)
+        if (r.metaxy_project_version === projectVersion) {
+          const prev = recorded.get(r.feature_key as string);
+          if (!prev || (r.recorded_at as Date) >= (prev.recorded_at as Date))
+            recorded.set(r.feature_key as string, r);
+        }
+      rows = rows.filter(
+        (r) =>
+          recorded.get(r.feature_key as string)?.metaxy_definition_version !== r.metaxy_definition_version,
+      );
+      updated = rows.map((r) => r.feature_key as string);
+    }
+    if (rows.length > 0) {
+      const table = FEATURE_VERSIONS_KEY.tableName;
+      await this.backend.ensureTable(table, FEATURE_VERSIONS_SCHEMA);
+      await this.backend.append(table, FEATURE_VERSIONS_SCHEMA, rows);
+    }
+    return { projectVersion, alreadyPushed, updatedFeatures: updated };
+  }
+
+  /** Pushed snapshots of a project, newest first. */
+  async graphSnapshots(project: string = this.graph.project): Promise<GraphSnapshotSummary[]> {
+    const rows = await this.#featureVersionRows(project);
+    const byVersion = new Map<string, { recordedAt: Date; features: Set<string> }>();
+    for (const r of rows) {
+      const v = r.metaxy_project_version as string;
+      const entry = byVersion.get(v) ?? { recordedAt: r.recorded_at as Date, features: new Set<string>() };
+      if ((r.recorded_at as Date) < entry.recordedAt) entry.recordedAt = r.recorded_at as Date;
+      entry.features.add(r.feature_key as string);
+      byVersion.set(v, entry);
+    }
+    return [...byVersion.entries()]
+      .map(([projectVersion, e]) => ({
+        projectVersion,
+        recordedAt: e.recordedAt,
+        featureCount: e.features.size,
+      }))
+      .sort((a, b) => b.recordedAt.getTime() - a.recordedAt.getTime());
+  }
+
+  /** Rebuilds the graph recorded under a project version (never imports code). */
+  async loadGraphSnapshot(
+    projectVersion: string,
+    project: string = this.graph.project,
+  ): Promise<FeatureGraph> {
+    const rows = (await this.#featureVersionRows(project)).filter(
+      (r) => r.metaxy_project_version === projectVersion,
+    );
+    if (rows.length === 0)
+      throw new SystemDataNotFoundError(
+        `No graph snapshot ${projectVersion} for project "${project}". Run \`metaxy push\` first.`,
+        {
+          project,
+          projectVersion,
+        },
+      );
+    const latest = new Map<string, Row>();
+    for (const r of rows) latest.set(r.feature_key as string, r);
+    const graph = new FeatureGraph([], { project, hashTruncationLength: this.truncation });
+    const defs = [...latest.values()].map((r) =>
+      featureFromSpecJson(JSON.parse(r.feature_spec as string), {
+        featureSchema: JSON.parse(r.feature_schema as string),
+        project,
+        source: "snapshot",
+        external: false,
+      }),
+    );
+    for (const key of topoOrder(defs)) graph.add(key);
+    return graph;
+  }
+
+  async #featureVersionRows(project: string): Promise<Row[]> {
+    this.#assertOpen();
+    const table = FEATURE_VERSIONS_KEY.tableName;
+    if (!(await this.backend.tableExists(table))) return [];
+    const out: Row[] = [];
+    const query: ReadQuery = {
+      table,
+      idColumns: [],
+      featureVersion: null,
+      latestOnly: false,
+      includeSoftDeleted: true,
+      filters: [eq("project", project)],
+      columns: null,
+    };
+    for await (const b of this.backend.read(query, READ_BATCH)) out.push(...b);
+    return out;
+  }
+
+  #assertOpen(): void {
+    if (!this.#open) throw new StoreNotOpenError(`Store ${this.display()} must be opened before use`);
+  }
+  #assertWritable(): void {
+    this.#assertOpen();
+    if (this.#mode !== "w")
+      throw new StoreNotOpenError(
+        `Store ${this.display()} is open in read mode; open it with mode "w" to write`,
+      );
+  }
+}
+
+/** Dependencies before dependents, so a graph can be rebuilt one add at a time. */
+function topoOrder(defs: FeatureDefinition[]): FeatureDefinition[] {
+  const byKey = new Map(defs.map((d) => [d.key.toString(), d]));
+  const out: FeatureDefinition[] = [];
+  const seen = new Set<string>();
+  const visit = (d: FeatureDefinition) => {
+    const k = d.key.toString();
+    if (seen.has(k)) return;
+    seen.add(k);
+    for (const dep of d.spec.deps) {
+      const up = byKey.get(dep.feature.toString());
+      if (up) visit(up);
+    }
+    out.push(d);
+  };
+  for (const d of [...defs].sort((a, b) => compareStrings(a.key.toString(), b.key.toString()))) visit(d);
+  return out;
+}
