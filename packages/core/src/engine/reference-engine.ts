@@ -78,7 +78,7 @@ function prepareSamples(plan: ResolveUpdatePlan, rows: readonly Row[], filters: 
         { feature: plan.feature, column: PROVENANCE_BY_FIELD },
       );
     if (filters.length > 0 && !matchesAll(filters, r)) continue;
-    const provenance = hashConcat(plan, byFieldConcat(byField as Record<string, string | null>));
+    const provenance = hashConcat(plan, byFieldConcat(pickFields(byField as Record<string, unknown>, plan)));
     const row: Row = { ...r, [PROVENANCE]: provenance };
     if (row[DATA_VERSION_BY_FIELD] === undefined || row[DATA_VERSION_BY_FIELD] === null) {
       row[DATA_VERSION_BY_FIELD] = { ...(byField as object) };
@@ -86,10 +86,23 @@ function prepareSamples(plan: ResolveUpdatePlan, rows: readonly Row[], filters: 
     } else if (row[DATA_VERSION] === undefined || row[DATA_VERSION] === null) {
       row[DATA_VERSION] = hashConcat(
         plan,
-        byFieldConcat(row[DATA_VERSION_BY_FIELD] as Record<string, string | null>),
+        byFieldConcat(pickFields(row[DATA_VERSION_BY_FIELD] as Record<string, unknown>, plan)),
       );
     }
     out.push(row);
+  }
+  return out;
+}
+
+/** The plan's fields only, so extra map entries never change a hash. */
+function pickFields(
+  byField: Record<string, unknown>,
+  plan: ResolveUpdatePlan,
+): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const f of plan.fields) {
+    const v = byField[f.structKey];
+    out[f.structKey] = v === undefined || v === null ? null : String(v);
   }
   return out;
 }
@@ -214,8 +227,8 @@ function joinUpstreams(
   prepared: Row[][],
 ): Row[] {
   const keys = plan.joinColumns;
-  const required = upstreams.map((u, i) => i).filter((i) => !upstreams[i].optional);
-  const optional = upstreams.map((u, i) => i).filter((i) => upstreams[i].optional);
+  const required = upstreams.map((_, i) => i).filter((i) => !upstreams[i].optional);
+  const optional = upstreams.map((_, i) => i).filter((i) => upstreams[i].optional);
   const order = [...required, ...optional];
   let acc: Row[] = prepared[order[0]];
   for (const i of order.slice(1)) {

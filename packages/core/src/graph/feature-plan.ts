@@ -39,15 +39,11 @@ export function buildFeaturePlan(
  */
 export function inputIdColumns(feature: FeatureDefinition, deps: readonly FeatureDefinition[]): string[] {
   if (deps.length === 0) return [];
-  const perDep = feature.spec.deps.map((dep, i) => {
-    switch (dep.lineage.type) {
-      case "identity":
-        return deps[i].spec.idColumns.map((c) => dep.rename?.[c] ?? c);
-      case "aggregation":
-        return [...(dep.lineage.on ?? feature.spec.idColumns)];
-      case "expansion":
-        return [...dep.lineage.on];
-    }
+  const perDep = feature.spec.deps.map((dep, i): string[] => {
+    const lineage = dep.lineage;
+    if (lineage.type === "aggregation") return [...(lineage.on ?? feature.spec.idColumns)];
+    if (lineage.type === "expansion") return [...lineage.on];
+    return deps[i].spec.idColumns.map((c) => dep.rename?.[c] ?? c);
   });
   const [first, ...rest] = perDep;
   return [...new Set(first)].filter((c) => rest.every((cols) => cols.includes(c)));

@@ -1,0 +1,52 @@
+import type { ColumnType, HashAlgorithm } from "@metaxy/core";
+
+/** How Metaxy speaks DuckDB SQL: quoting, types, hashes and the `*_by_field` maps. */
+export const duckdbDialect = {
+  quoteIdent(name: string): string {
+    return `"${name.replaceAll('"', '""')}"`;
+  },
+  string(value: string): string {
+    return `'${value.replaceAll("'", "''")}'`;
+  },
+  typeName(type: ColumnType): string {
+    switch (type) {
+      case "string":
+        return "VARCHAR";
+      case "integer":
+        return "BIGINT";
+      case "float":
+        return "DOUBLE";
+      case "boolean":
+        return "BOOLEAN";
+      case "timestamp":
+        return "TIMESTAMPTZ";
+      case "json":
+        return "JSON";
+      case "map":
+        return "MAP(VARCHAR, VARCHAR)";
+    }
+  },
+  /** Record-level hash of a VARCHAR expression, rendered as core renders it, then truncated. */
+  hash(algorithm: HashAlgorithm, expr: string, truncation: number | null): string {
+    const full =
+      algorithm === "md5"
+        ? `md5(${expr})`
+        : algorithm === "sha256"
+          ? `sha256(${expr})`
+          : algorithm === "xxhash64"
+            ? `metaxy_xxhash64(${expr})`
+            : `metaxy_xxhash32(${expr})`;
+    return truncation === null ? full : `left(${full}, ${truncation})`;
+  },
+  /** `MAP(VARCHAR, VARCHAR)` from parallel key / value expressions. */
+  map(keys: readonly string[], values: readonly string[]): string {
+    if (keys.length === 0) return "MAP {}::MAP(VARCHAR, VARCHAR)";
+    return `map([${keys.map((k) => duckdbDialect.string(k)).join(", ")}], [${values.join(", ")}])`;
+  },
+  mapGet(mapExpr: string, key: string): string {
+    return `map_extract_value(${mapExpr}, ${duckdbDialect.string(key)})`;
+  },
+} as const;
+
+export const q = duckdbDialect.quoteIdent;
+export const s = duckdbDialect.string;

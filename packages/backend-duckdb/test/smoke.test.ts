@@ -1,0 +1,55 @@
+import { FeatureGraph, MetadataStore, defineFeature, memory, type Row } from "@metaxy/core";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { duckdb } from "../src/index.js";
+
+const raw = defineFeature({
+  key: "video/raw",
+  idColumns: ["sample_uid"],
+  fields: [
+    { key: "audio", codeVersion: "1" },
+    { key: "frames", codeVersion: "1" },
+  ],
+  schema: z.object({ sample_uid: z.string(), path: z.string() }),
+});
+const transcript = defineFeature({
+  key: "video/transcript",
+  idColumns: ["sample_uid"],
+  deps: [raw],
+  fields: [{ key: "text", codeVersion: "1", deps: [{ feature: raw, fields: ["audio"] }] }],
+  schema: z.object({ sample_uid: z.string(), text: z.string() }),
+});
+const graph = new FeatureGraph([raw, transcript]);
+const rows = (n: number, tag = "") =>
+  Array.from({ length: n }, (_, i) => ({
+    sample_uid: `s${i}`,
+    path: `/v/${i}`,
+    metaxy_provenance_by_field: { audio: `a${i}${tag}`, frames: `f${i}` },
+  }));
+
+describe("duckdb smoke", () => {
+  for (const algo of ["md5", "sha256", "xxhash64", "xxhash32"] as const)
+    it(`matches memory for ${algo}`, async () => {
+      const results: Row[][] = [];
+      for (const backend of [duckdb(), memory()]) {
+        await using store = await MetadataStore.open(backend, { graph, hashAlgorithm: algo });
+        await store.write(raw, rows(5));
+        const inc = await store.resolveUpdate(transcript);
+        expect(await inc.counts()).toEqual({ new: 5, stale: 0, orphaned: 0 });
+        const all = await inc.toArray();
+        await store.write(
+          transcript,
+          all.new.map((r) => ({
+            sample_uid: r.sample_uid as string,
+            text: "t",
+            metaxy_provenance_by_field: r.metaxy_provenance_by_field,
+          })),
+        );
+        await store.write(raw, rows(2, "x"));
+        const inc2 = await store.resolveUpdate(transcript);
+        expect(await inc2.counts()).toEqual({ new: 0, stale: 2, orphaned: 0 });
+        results.push(all.new.sort((a, b) => String(a.sample_uid).localeCompare(String(b.sample_uid))));
+      }
+      expect(results[0]).toEqual(results[1]);
+    });
+});
