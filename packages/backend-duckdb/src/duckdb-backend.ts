@@ -57,6 +57,7 @@ class DuckDBBackend implements Backend {
   readonly #driver: DuckDBDriver;
   readonly #path: string;
   #counter = 0;
+  #readOnly = false;
 
   constructor(options: DuckDBBackendOptions) {
     this.#path = options.path ?? ":memory:";
@@ -74,7 +75,8 @@ class DuckDBBackend implements Backend {
 
   async open(mode: AccessMode): Promise<void> {
     await this.#driver.open(mode === "r");
-    await this.#driver.run(`ATTACH IF NOT EXISTS ':memory:' AS ${SCRATCH}`);
+    await this.#driver.run(`ATTACH IF NOT EXISTS ':memory:' AS ${SCRATCH} (READ_WRITE)`);
+    this.#readOnly = mode === "r";
   }
   async close(): Promise<void> {
     this.#driver.close();
@@ -119,7 +121,7 @@ class DuckDBBackend implements Backend {
       await this.#driver.run(
         `CREATE TABLE IF NOT EXISTS ${IDEMPOTENCY_TABLE} (idempotency_key VARCHAR PRIMARY KEY, table_name VARCHAR, row_count BIGINT, written_at TIMESTAMPTZ)`,
       );
-    return this.#driver.append(table, columns, rows, async (c) => {
+    return this.#driver.append(table, columns, rows, SCRATCH, async (c) => {
       if (key === undefined) return true;
       const seen = await c.runAndReadAll(
         `SELECT 1 FROM ${IDEMPOTENCY_TABLE} WHERE idempotency_key = ${s(key)}`,
@@ -253,7 +255,7 @@ class DuckDBBackend implements Backend {
         return { total, missing };
       },
       stage: async (stageId) => {
-        const staged = stageTable(stageId);
+        const staged = this.#stageTable(stageId);
         const order = diffColumns.map(q).join(", ");
         await driver.run(
           `CREATE OR REPLACE TABLE ${staged} AS SELECT *, CASE WHEN ${STATUS} <> 'orphaned' THEN row_number() OVER (PARTITION BY ${STATUS} = 'orphaned' ORDER BY ${STATUS} = 'stale', ${order}) - 1 END AS __batch_row FROM ${table}`,
@@ -266,9 +268,18 @@ class DuckDBBackend implements Backend {
     };
   }
 
+  /** Stages persist in the database file; a read-only store keeps them in memory. */
+  #stageTable(stageId: string): string {
+    const name = q(STAGE_PREFIX + stageId.replace(/[^A-Za-z0-9_]/g, "_"));
+    return this.#readOnly ? `${SCRATCH}.${name}` : name;
+  }
+
   async openStage(stageId: string): Promise<StagedIncrementSource> {
-    const staged = stageTable(stageId);
-    const columns = await this.#driver.describe(staged.replaceAll('"', ""));
+    const staged = this.#stageTable(stageId);
+    const columns = await this.#driver.describe(
+      staged.split(".").pop()!.replaceAll('"', ""),
+      this.#readOnly ? SCRATCH : undefined,
+    );
     if (!columns) throw new MetadataStoreError(`No staged increment "${stageId}"`, { stageId });
     const names = columns.map(([n]) => n);
     const expected = names
@@ -297,10 +308,6 @@ class DuckDBBackend implements Backend {
       },
     };
   }
-}
-
-function stageTable(stageId: string): string {
-  return q(STAGE_PREFIX + stageId.replace(/[^A-Za-z0-9_]/g, "_"));
 }
 
 async function countStatuses(driver: DuckDBDriver, table: string): Promise<IncrementCounts> {

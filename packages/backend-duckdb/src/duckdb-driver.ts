@@ -1,4 +1,4 @@
-import { type DuckDBConnection, DuckDBInstance, DuckDBTypeId } from "@duckdb/node-api";
+import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance, DuckDBTypeId } from "@duckdb/node-api";
 import { MetadataStoreError, type Row, StoreLockedError } from "@metaxy/core";
 import { q } from "./duckdb-dialect.js";
 import { appendValue, fromDuckdbRow } from "./duckdb-values.js";
@@ -14,6 +14,7 @@ export class DuckDBDriver {
   #ownsInstance: boolean;
   /** Serialises statements: one DuckDB connection runs one statement at a time. */
   #queue: Promise<unknown> = Promise.resolve();
+  #appends = 0;
 
   constructor(
     readonly path: string,
@@ -110,45 +111,63 @@ export class DuckDBDriver {
   }
 
   /** Column name → DuckDB type name, in table order; null when the table does not exist. */
-  async describe(table: string): Promise<Array<[string, string]> | null> {
+  async describe(table: string, catalog?: string): Promise<Array<[string, string]> | null> {
+    const where = catalog
+      ? `table_catalog = '${catalog}'`
+      : "table_catalog = current_database() AND table_schema = current_schema()";
     const rows = await this.all(
-      `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${table.replaceAll("'", "''")}' AND table_schema = current_schema() ORDER BY ordinal_position`,
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${table.replaceAll("'", "''")}' AND ${where} ORDER BY ordinal_position`,
     );
     return rows.length === 0 ? null : rows.map((r) => [r.column_name as string, r.data_type as string]);
   }
 
   /**
-   * Appends rows through DuckDB's appender inside one transaction: a failure or a killed process
-   * leaves none of them. `before` runs in the same transaction (idempotency bookkeeping).
+   * Appends rows all-or-nothing: they go through DuckDB's appender into an in-memory scratch
+   * table (MAP columns split into one VARCHAR column per key, the appender's slow path avoided),
+   * then one `INSERT ... SELECT` inside a transaction moves them into `table`. A failure or a
+   * killed process leaves none of them. `before` runs in the same transaction (idempotency).
    */
   append(
     table: string,
     columns: ReadonlyArray<[string, string]>,
     rows: readonly Row[],
+    scratchCatalog: string,
     before?: (c: DuckDBConnection) => Promise<boolean>,
   ): Promise<number> {
     return this.exclusive(async (c) => {
-      await c.run("BEGIN TRANSACTION");
+      const scratch = `append_${++this.#appends}`;
+      const layout = scratchLayout(columns, rows);
+      await c.run(
+        `CREATE OR REPLACE TABLE ${scratchCatalog}.${scratch} (${layout.scratchColumns.map(([n, t]) => `${q(n)} ${t}`).join(", ")})`,
+      );
       try {
-        if (before && !(await before(c))) {
-          await c.run("ROLLBACK");
-          return 0;
-        }
-        const appender = await c.createAppender(table);
+        const appender = await c.createAppender(scratch, null, scratchCatalog);
         try {
           for (const row of rows) {
-            for (const [name, type] of columns) appendValue(appender, type, row[name], table, name);
+            for (const col of layout.writers) col(appender, row);
             appender.endRow();
           }
           appender.flushSync();
         } finally {
           appender.closeSync();
         }
-        await c.run("COMMIT");
-        return rows.length;
-      } catch (e) {
-        await c.run("ROLLBACK").catch(() => undefined);
-        throw e;
+        await c.run("BEGIN TRANSACTION");
+        try {
+          if (before && !(await before(c))) {
+            await c.run("ROLLBACK");
+            return 0;
+          }
+          await c.run(
+            `INSERT INTO ${q(table)} (${columns.map(([n]) => q(n)).join(", ")}) SELECT ${layout.selectList.join(", ")} FROM ${scratchCatalog}.${scratch}`,
+          );
+          await c.run("COMMIT");
+          return rows.length;
+        } catch (e) {
+          await c.run("ROLLBACK").catch(() => undefined);
+          throw e;
+        }
+      } finally {
+        await c.run(`DROP TABLE IF EXISTS ${scratchCatalog}.${scratch}`);
       }
     });
   }
@@ -159,3 +178,44 @@ function mapColumns(names: readonly string[], types: readonly { typeId: DuckDBTy
 }
 
 export { q };
+
+type ColumnWriter = (appender: DuckDBAppender, row: Row) => void;
+
+/** How rows map onto the scratch table, and how the INSERT rebuilds the target's columns. */
+function scratchLayout(columns: ReadonlyArray<[string, string]>, rows: readonly Row[]) {
+  const scratchColumns: Array<[string, string]> = [];
+  const writers: ColumnWriter[] = [];
+  const selectList: string[] = [];
+  columns.forEach(([name, type], i) => {
+    if (type === "MAP(VARCHAR, VARCHAR)") {
+      const keys = new Set<string>();
+      for (const r of rows) {
+        const m = r[name];
+        if (m && typeof m === "object") for (const k of Object.keys(m)) keys.add(k);
+      }
+      const present = `c${i}`;
+      scratchColumns.push([present, "BOOLEAN"]);
+      writers.push((a, r) => a.appendBoolean(r[name] !== null && r[name] !== undefined));
+      const keyList = [...keys];
+      keyList.forEach((k, j) => {
+        scratchColumns.push([`c${i}_${j}`, "VARCHAR"]);
+        writers.push((a, r) => {
+          const v = (r[name] as Record<string, unknown> | null | undefined)?.[k];
+          if (v === null || v === undefined) a.appendNull();
+          else a.appendVarchar(String(v));
+        });
+      });
+      const built =
+        keyList.length === 0
+          ? "MAP {}::MAP(VARCHAR, VARCHAR)"
+          : `map([${keyList.map((k) => `'${k.replaceAll("'", "''")}'`).join(", ")}], [${keyList.map((_, j) => `c${i}_${j}`).join(", ")}])`;
+      selectList.push(`CASE WHEN ${present} THEN ${built} END`);
+    } else {
+      const scratchType = type === "TIMESTAMP WITH TIME ZONE" ? "TIMESTAMPTZ" : type;
+      scratchColumns.push([`c${i}`, scratchType]);
+      writers.push((a, r) => appendValue(a, type, r[name], "(append)", name));
+      selectList.push(`c${i}`);
+    }
+  });
+  return { scratchColumns, writers, selectList };
+}

@@ -43,7 +43,7 @@ export function appendValue(
         appender.appendBoolean(Boolean(value));
         return;
       case "TIMESTAMP WITH TIME ZONE":
-        appender.appendTimestampTZ(timestampTZValue(BigInt(toDate(value).getTime()) * 1000n));
+        appender.appendTimestampTZ(timestampOf(toDate(value).getTime()));
         return;
       case "JSON":
         appender.appendVarchar(typeof value === "string" ? value : JSON.stringify(value));
@@ -72,6 +72,17 @@ export function appendValue(
       },
     );
   }
+}
+
+// Rows of one write share their timestamps: convert each distinct millisecond once.
+let lastMs = Number.NaN;
+let lastTimestamp = timestampTZValue(0n);
+function timestampOf(ms: number) {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastTimestamp = timestampTZValue(BigInt(ms) * 1000n);
+  }
+  return lastTimestamp;
 }
 
 function toDate(v: unknown): Date {

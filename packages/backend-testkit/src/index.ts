@@ -1,0 +1,32 @@
+import { describe } from "vitest";
+import { type BackendConformanceOptions, resolveOptions } from "./harness.js";
+import { deleteSuite } from "./suites/delete.js";
+import { fallbackSuite } from "./suites/fallback.js";
+import { hashIdentitySuite } from "./suites/hash-identity.js";
+import { incrementSuite } from "./suites/increment.js";
+import { lineageSuite } from "./suites/lineage.js";
+import { resolveUpdateSuite } from "./suites/resolve-update.js";
+import { writeReadSuite } from "./suites/write-read.js";
+
+export type { BackendConformanceOptions } from "./harness.js";
+
+/**
+ * Registers the conformance suite every Metaxy backend must pass (Keyv's `storageTestSuite`
+ * pattern): call it from the backend's test file with a factory of fresh, empty backends.
+ *
+ * ```ts
+ * backendConformanceSuite({ name: "duckdb", makeBackend: () => duckdb({ path: ":memory:" }) });
+ * ```
+ */
+export function backendConformanceSuite(options: BackendConformanceOptions): void {
+  const resolved = resolveOptions(options);
+  describe(`backend conformance: ${options.name}`, () => {
+    writeReadSuite(resolved);
+    deleteSuite(resolved);
+    fallbackSuite(resolved);
+    resolveUpdateSuite(resolved);
+    lineageSuite(resolved);
+    incrementSuite(resolved);
+    hashIdentitySuite(resolved);
+  });
+}

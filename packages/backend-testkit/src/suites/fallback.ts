@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { videoGraph } from "../fixtures/graphs.js";
+import { collect, fieldHash, provenanceColumns, rawRows } from "../fixtures/rows.js";
+import { type ResolvedOptions, idsOf, readSorted, sortRows, useHarness } from "../harness.js";
+
+export function fallbackSuite(options: ResolvedOptions): void {
+  describe("fallback stores", () => {
+    const h = useHarness(options);
+
+    async function pair() {
+      const { graph, raw, transcript } = videoGraph();
+      const fallback = await h.open(graph, { name: "fallback" });
+      const primary = await h.open(graph, {
+        name: "primary",
+        fallbackStores: [fallback],
+        hashAlgorithm: fallback.hashAlgorithm,
+      });
+      return { graph, raw, transcript, fallback, primary };
+    }
+
+    it("reads a feature absent from the primary from a fallback, whole feature at a time", async () => {
+      const { raw, transcript, fallback, primary } = await pair();
+      await fallback.write(raw, rawRows(3));
+      await fallback.write(transcript, [
+        { sample_uid: "s0", text: "fb", metaxy_provenance_by_field: { text: "t" } },
+      ]);
+      await primary.write(transcript, [
+        { sample_uid: "s1", text: "pr", metaxy_provenance_by_field: { text: "t" } },
+        { sample_uid: "s2", text: "pr", metaxy_provenance_by_field: { text: "t" } },
+      ]);
+
+      expect(await primary.hasFeature(raw)).toBe(false);
+      expect(await primary.hasFeature(raw, true)).toBe(true);
+      expect(await readSorted(primary, raw, "sample_uid", { columns: ["sample_uid", "path"] })).toEqual(
+        await readSorted(fallback, raw, "sample_uid", { columns: ["sample_uid", "path"] }),
+      );
+      expect(idsOf(await primary.read(raw), "sample_uid")).toEqual(["s0", "s1", "s2"]);
+      expect(await primary.count(raw, { filters: "sample_uid != 's0'" })).toBe(2);
+      expect((await primary.findStoreFor(raw))?.name).toBe("fallback");
+      await expect(primary.read(raw, { allowFallback: false })).rejects.toMatchObject({
+        code: "FEATURE_NOT_FOUND",
+        details: { feature: "video/raw" },
+      });
+      // present in the primary: the fallback's rows are never mixed in
+      expect((await primary.read(transcript)).map((r) => [r.sample_uid, r.text]).sort()).toEqual([
+        ["s1", "pr"],
+        ["s2", "pr"],
+      ]);
+      // the fallback is untouched by writes to the primary
+      expect(await fallback.count(transcript)).toBe(1);
+    });
+
+    it("resolves against an upstream found only in a fallback", async () => {
+      const { raw, transcript, fallback, primary } = await pair();
+      const algo = primary.hashAlgorithm;
+      await fallback.write(raw, rawRows(3));
+      await primary.write(transcript, [
+        { sample_uid: "s0", text: "x", metaxy_provenance_by_field: { text: "old" } },
+      ]);
+
+      const inc = await collect(await primary.resolveUpdate(transcript));
+      const expected = (i: number) => ({
+        sample_uid: `s${i}`,
+        ...provenanceColumns(algo, { text: fieldHash(algo, "text", "1", [["video/raw.audio", `a${i}`]]) }),
+      });
+      const pick = (r: Record<string, unknown>) => ({
+        sample_uid: r.sample_uid,
+        metaxy_provenance_by_field: r.metaxy_provenance_by_field,
+        metaxy_provenance: r.metaxy_provenance,
+        metaxy_data_version_by_field: r.metaxy_data_version_by_field,
+        metaxy_data_version: r.metaxy_data_version,
+      });
+      expect(sortRows(inc.new, "sample_uid").map(pick)).toEqual([expected(1), expected(2)]);
+      expect(inc.stale.map(pick)).toEqual([expected(0)]);
+      expect(inc.orphaned).toEqual([]);
+    });
+
+    it("raises FeatureNotFoundError for a feature in neither store", async () => {
+      const { raw, transcript, primary } = await pair();
+      await expect(primary.read(raw)).rejects.toMatchObject({
+        code: "FEATURE_NOT_FOUND",
+        details: { feature: "video/raw" },
+      });
+      await expect(primary.count(raw)).rejects.toMatchObject({ code: "FEATURE_NOT_FOUND" });
+      await expect(primary.resolveUpdate(transcript)).rejects.toMatchObject({
+        code: "FEATURE_NOT_FOUND",
+        details: { feature: "video/raw" },
+      });
+      expect(await primary.hasFeature(raw, true)).toBe(false);
+    });
+  });
+}
