@@ -85,9 +85,24 @@ export function compareParts(a: readonly string[], b: readonly string[]): number
   return a.length - b.length;
 }
 
-/** Code-point string comparison, as Python's `sorted` does (never `localeCompare`). */
+/**
+ * Code-point string comparison, as Python's `sorted` and SQL engines (UTF-8 byte order) do; never
+ * `localeCompare`. JS `<` compares UTF-16 code units, which disagrees when an astral character
+ * (a surrogate pair) meets one in U+E000..U+FFFF.
+ */
 export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const xSurrogate = x >= 0xd800 && x <= 0xdfff;
+    const ySurrogate = y >= 0xd800 && y <= 0xdfff;
+    if (xSurrogate !== ySurrogate && (xSurrogate ? y : x) >= 0xe000) return xSurrogate ? 1 : -1;
+    return x < y ? -1 : 1;
+  }
+  return a.length - b.length;
 }
 
 export class FeatureKey extends Key {

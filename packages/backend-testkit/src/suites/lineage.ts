@@ -81,6 +81,40 @@ export function lineageSuite(options: ResolvedOptions): void {
       expect(moved.new).toEqual([]);
     });
 
+    it("aggregation concatenates members in code-point order of their ids (as SQL engines and Python do)", async () => {
+      const { graph, recording, speaker } = aggregationGraph();
+      const store = await h.open(graph);
+      const algo = store.hashAlgorithm;
+      // UTF-16 order would put the astral id first; code-point (UTF-8 byte) order puts it last
+      const ids = ["rec-\u{1F600}", "rec-\uFF21", "rec-z", "rec-\u00E9", "rec-\u{1D538}"];
+      await store.write(
+        recording,
+        ids.map((id) => ({
+          recording_id: id,
+          speaker_id: "sp\u00FC",
+          metaxy_provenance_by_field: { default: `p|${id}` },
+        })),
+      );
+      const inc = await collect(await store.resolveUpdate(speaker));
+      const ordered = ["rec-z", "rec-\u00E9", "rec-\uFF21", "rec-\u{1D538}", "rec-\u{1F600}"];
+      expect(pick(inc.new, ["speaker_id", ...PROVENANCE_KEYS])).toEqual([
+        {
+          speaker_id: "sp\u00FC",
+          ...provenanceColumns(algo, {
+            embedding: fieldHash(algo, "embedding", "1", [
+              [
+                "audio/recording.default",
+                groupHash(
+                  algo,
+                  ordered.map((id) => `p|${id}`),
+                ),
+              ],
+            ]),
+          }),
+        },
+      ]);
+    });
+
     it("expansion (1:N): new = parents without children; stale after a parent change; orphaned after a parent delete", async () => {
       const { graph, source, chunk } = expansionGraph();
       const store = await h.open(graph);

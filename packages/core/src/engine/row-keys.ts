@@ -1,3 +1,5 @@
+import { compareStrings } from "../keys.js";
+
 /** A stable map key for a tuple of column values (numbers and bigints of equal value collide on purpose). */
 export function tupleKey(row: Record<string, unknown>, columns: readonly string[]): string {
   let out = "";
@@ -22,9 +24,7 @@ export function compareValues(a: unknown, b: unknown): number {
   if ((typeof a === "number" || typeof a === "bigint") && (typeof b === "number" || typeof b === "bigint"))
     return a < b ? -1 : a > b ? 1 : 0;
   if (a instanceof Date && b instanceof Date) return a.getTime() - b.getTime();
-  const sa = String(a);
-  const sb = String(b);
-  return sa < sb ? -1 : sa > sb ? 1 : 0;
+  return compareStrings(String(a), String(b));
 }
 
 export function compareByColumns(columns: readonly string[]) {
