@@ -11,10 +11,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const backends: Array<[string, () => () => Backend]> = [
   ["duckdb file", () => () => duckdb({ path: join(dir, "video.duckdb") })],
-  ["memory", () => {
-    const b = memory();
-    return () => b;
-  }],
+  [
+    "memory",
+    () => {
+      const b = memory();
+      return () => b;
+    },
+  ],
 ];
 
 describe.each(backends)("video pipeline (main job) on %s", (_name, makeFactory) => {
@@ -26,7 +29,13 @@ describe.each(backends)("video pipeline (main job) on %s", (_name, makeFactory) 
     expect(audioBump).toEqual({ transcript: 50, faces: 0, caption: 50 });
     expect(audioChange).toEqual({ transcript: 5, faces: 0, caption: 5 });
     const step = (run: number, feature: string) => runs[run].steps.find((s) => s.feature === feature)!;
-    expect(step(3, "video/transcript")).toMatchObject({ new: 0, stale: 5, orphaned: 0, processed: 5, skipped: 45 });
+    expect(step(3, "video/transcript")).toMatchObject({
+      new: 0,
+      stale: 5,
+      orphaned: 0,
+      processed: 5,
+      skipped: 45,
+    });
     expect(step(2, "video/faces")).toMatchObject({ new: 0, stale: 0, processed: 0, skipped: 50 });
     expect(step(2, "video/raw")).toMatchObject({ new: 50, stale: 0 });
   });

@@ -103,3 +103,25 @@ export {
   type GraphSnapshotSummary,
 } from "./store/system-tables.js";
 export { memory, type MemoryBackendOptions } from "./backends/memory.js";
+export {
+  defineConfig,
+  validateConfig,
+  DEFAULT_STORE_NAME,
+  type MetaxyConfig,
+  type StoreConfig,
+} from "./config/define-config.js";
+export {
+  loadConfig,
+  resolveConfig,
+  findConfigFile,
+  openStore,
+  storeConfigOf,
+  CONFIG_FILE_NAMES,
+  type LoadConfigOptions,
+  type ConfigOverrides,
+  type ImportModule,
+  type Env,
+  type OpenStoreOptions,
+  type ResolvedMetaxyConfig,
+  type ResolvedStoreConfig,
+} from "./config/load-config.js";

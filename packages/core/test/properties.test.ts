@@ -113,7 +113,7 @@ async function materialiseAll(store: MetadataStore, graph: FeatureGraph, roots: 
 }
 
 function rootRows(
-  graph: FeatureGraph,
+  _graph: FeatureGraph,
   shape: GraphShape,
   ids: number[],
   salt: (feature: number, field: number, id: number) => string,

@@ -3,7 +3,11 @@ import { InvalidConfigError } from "../errors.js";
 import type { FeatureGraph } from "../graph/feature-graph.js";
 import type { FeatureDefinition } from "../spec/define-feature.js";
 import type { Backend } from "../store/backend.js";
-import { DEFAULT_HASH_TRUNCATION, HASH_ALGORITHMS, type HashAlgorithm } from "../versioning/hash-algorithms.js";
+import {
+  DEFAULT_HASH_TRUNCATION,
+  HASH_ALGORITHMS,
+  type HashAlgorithm,
+} from "../versioning/hash-algorithms.js";
 
 /** Name of the default store when the config names none (SPEC §5.2). */
 export const DEFAULT_STORE_NAME = "dev";

@@ -124,8 +124,5 @@ export function projectVersionOf(
   truncation: number,
 ): string {
   if (items.length === 0) return "empty";
-  return sha256Parts(
-    items.flatMap(([k, v]) => [k, v]),
-    truncation,
-  );
+  return sha256Parts(items.flat(), truncation);
 }
