@@ -142,9 +142,12 @@ export function checkVersions(vectors = loadVectors()): string[] {
       if (got.code_version !== want.code_version)
         problems.push(`${key}: code_version ${got.code_version} != Python's ${want.code_version}`);
       for (const [f, v] of Object.entries(want.by_field))
-        if (got.by_field[f] !== v) problems.push(`${key}.${f}: field version ${got.by_field[f]} != Python's ${v}`);
+        if (got.by_field[f] !== v)
+          problems.push(`${key}.${f}: field version ${got.by_field[f]} != Python's ${v}`);
       if (Object.keys(got.by_field).length !== Object.keys(want.by_field).length)
-        problems.push(`${key}: fields ${Object.keys(got.by_field)} != Python's ${Object.keys(want.by_field)}`);
+        problems.push(
+          `${key}: fields ${Object.keys(got.by_field)} != Python's ${Object.keys(want.by_field)}`,
+        );
       lines.push(`${key}=${got.feature_version}`);
     }
   }
