@@ -67,7 +67,14 @@ export function compileResolveUpdate(plan: ResolveUpdatePlan, sources: ResolveSo
     let cur = compileRead(plan.current, sources.current.relation);
     if (plan.collapseCurrent) {
       const keys = new Set(plan.diffColumns);
-      cur = `SELECT ${currentColumns.map((c) => (keys.has(c) ? q(c) : `any_value(${q(c)}) AS ${q(c)}`)).join(", ")} FROM (${cur}) GROUP BY ${plan.diffColumns.map(q).join(", ")}`;
+      // One row per parent; children disagreeing on provenance leave it NULL, i.e. stale.
+      const collapsed = (c: string) =>
+        keys.has(c)
+          ? q(c)
+          : c === PROVENANCE
+            ? `CASE WHEN count(DISTINCT ${q(c)}) = 1 AND count(*) = count(${q(c)}) THEN any_value(${q(c)}) END AS ${q(c)}`
+            : `any_value(${q(c)}) AS ${q(c)}`;
+      cur = `SELECT ${currentColumns.map(collapsed).join(", ")} FROM (${cur}) GROUP BY ${plan.diffColumns.map(q).join(", ")}`;
     }
     ctes.push(`cur AS (${cur})`);
     const on = plan.diffColumns.map((c) => `e.${q(c)} = c.${q(c)}`).join(" AND ");

@@ -6,7 +6,11 @@ export interface StepReport {
   new: number;
   stale: number;
   orphaned: number;
+  /** Increment rows handled (new + stale): records, groups (N:1) or parents (1:N). */
   processed: number;
+  /** Rows written. Equals `processed` except for an expansion (1:N), where it counts children. */
+  written: number;
+  /** Stored rows left as they were (not rewritten in this step). */
   skipped: number;
   gpuSecondsSpent: number;
   gpuSecondsSaved: number;
@@ -15,63 +19,111 @@ export interface StepReport {
 export interface StepOptions {
   /** Rows the GPU worker receives at once. */
   batchSize?: number;
-  /** GPU-seconds one record costs (for the report). */
+  /** GPU-seconds one written record costs (for the report). */
   gpuSecondsPerRecord: number;
   resolve?: ResolveUpdateOptions;
 }
 
 /**
+ * What `compute` returns for a batch: one result per increment row, in order. For an expansion
+ * (1:N) step, the result for a parent is the array of its children.
+ */
+export type StepResult = Row | Row[];
+
+/**
  * One incremental step: resolve what changed, compute only those records in batches, write
  * their metadata (provenance copied from the increment), retire orphans.
+ *
+ * For an expansion (1:N) feature the increment is at parent level: every child written for a
+ * parent copies the parent-level provenance, a recomputed parent's children that were not
+ * produced again are soft-deleted, and orphans are retired per parent.
  */
 export async function runStep(
   store: MetadataStore,
   feature: FeatureDefinition,
-  compute: (batch: Row[]) => Promise<Row[]>,
+  compute: (batch: Row[]) => Promise<StepResult[]>,
   options: StepOptions,
 ): Promise<StepReport> {
+  const ids = feature.spec.idColumns;
+  // The columns the increment is keyed on: the parent's `on` columns for an expansion.
+  const expansion = feature.spec.deps.some((d) => d.lineage.type === "expansion");
+  const keys = expansion ? store.graph.plan(feature).inputIdColumns : ids;
   await using increment = await store.resolveUpdate(feature, options.resolve);
   const counts = await increment.counts();
   let processed = 0;
-  for await (const batch of increment.toProcess({ batchSize: options.batchSize ?? 64 })) {
-    const results = await compute(batch);
-    await store.write(
-      feature,
-      results.map((r, i) => ({ ...r, metaxy_provenance_by_field: batch[i].metaxy_provenance_by_field })),
-    );
-    processed += batch.length;
-  }
-  if (counts.orphaned > 0) {
-    const ids = feature.spec.idColumns;
-    for await (const orphans of increment.batches("orphaned", { batchSize: 500 }))
-      await store.delete(
-        feature,
-        orphans.map((o) => `(${ids.map((c) => `${c} = ${sqlValue(o[c])}`).join(" AND ")})`).join(" OR "),
+  let written = 0;
+  for (const kind of ["new", "stale"] as const)
+    for await (const batch of increment.batches(kind, { batchSize: options.batchSize ?? 64 })) {
+      const results = await compute(batch);
+      const rows = results.flatMap((r, i) =>
+        (Array.isArray(r) ? r : [r]).map((row) => ({
+          ...row,
+          metaxy_provenance_by_field: batch[i].metaxy_provenance_by_field,
+        })),
       );
-  }
+      await store.write(feature, rows);
+      if (expansion && kind === "stale") await retireDroppedChildren(store, feature, keys, batch, rows);
+      processed += batch.length;
+      written += rows.length;
+    }
+  if (counts.orphaned > 0)
+    for await (const orphans of increment.batches("orphaned", { batchSize: 500 }))
+      await store.delete(feature, anyOf(orphans, keys));
   const total = await store.count(feature);
-  const skipped = Math.max(0, total - processed);
+  const skipped = Math.max(0, total - written);
   return {
     feature: feature.key.toString(),
     ...counts,
     processed,
+    written,
     skipped,
-    gpuSecondsSpent: processed * options.gpuSecondsPerRecord,
+    gpuSecondsSpent: written * options.gpuSecondsPerRecord,
     gpuSecondsSaved: skipped * options.gpuSecondsPerRecord,
   };
+}
+
+/** Soft-deletes the stored children of recomputed parents that the new computation did not produce. */
+async function retireDroppedChildren(
+  store: MetadataStore,
+  feature: FeatureDefinition,
+  parentKeys: readonly string[],
+  parents: Row[],
+  children: Row[],
+): Promise<void> {
+  const ids = feature.spec.idColumns;
+  const key = (r: Row) => JSON.stringify(ids.map((c) => String(r[c])));
+  const kept = new Set(children.map(key));
+  const stored = await store.read(feature, { filters: anyOf(parents, parentKeys), columns: [...ids] });
+  const dropped = stored.filter((r) => !kept.has(key(r)));
+  if (dropped.length > 0) await store.delete(feature, anyOf(dropped, ids));
+}
+
+/** A filter string matching any of `rows` on `columns`. */
+function anyOf(rows: readonly Row[], columns: readonly string[]): string {
+  return rows.map((o) => `(${columns.map((c) => `${c} = ${sqlValue(o[c])}`).join(" AND ")})`).join(" OR ");
 }
 
 function sqlValue(v: unknown): string {
   return typeof v === "number" || typeof v === "bigint" ? String(v) : `'${String(v).replaceAll("'", "''")}'`;
 }
 
-export function formatReport(title: string, steps: StepReport[]): string {
+/**
+ * A table of the steps of one pass. The "written" column is shown when `options.written` says so,
+ * by default only when some step wrote a different number of rows than it processed (1:N).
+ */
+export function formatReport(
+  title: string,
+  steps: StepReport[],
+  options: { written?: boolean } = {},
+): string {
+  const showWritten = options.written ?? steps.some((s) => s.written !== s.processed);
   const header = [
     "feature",
     "new",
     "stale",
     "orphaned",
     "processed",
+    ...(showWritten ? ["written"] : []),
     "skipped",
     "GPU-s spent",
     "GPU-s saved",
@@ -82,6 +134,7 @@ export function formatReport(title: string, steps: StepReport[]): string {
     String(s.stale),
     String(s.orphaned),
     String(s.processed),
+    ...(showWritten ? [String(s.written)] : []),
     String(s.skipped),
     s.gpuSecondsSpent.toFixed(1),
     s.gpuSecondsSaved.toFixed(1),

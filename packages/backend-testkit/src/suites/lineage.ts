@@ -161,6 +161,43 @@ export function lineageSuite(options: ResolvedOptions): void {
       ]);
     });
 
+    it("expansion: a parent whose children were only partly rewritten stays stale", async () => {
+      const { graph, source, chunk } = expansionGraph();
+      const store = await h.open(graph);
+      const ids = Array.from({ length: 12 }, (_, i) => `v${i}`);
+      const ingest = (tag: string) =>
+        store.write(
+          source,
+          ids.map((v) => ({ video_id: v, metaxy_provenance_by_field: { default: `${tag}-${v}` } })),
+        );
+      const writeChildren = async (rows: Row[], only?: number) =>
+        store.write(
+          chunk,
+          rows.flatMap((r) =>
+            [0, 1, 2]
+              .filter((i) => only === undefined || i === only)
+              .map((i) => ({
+                chunk_id: `${r.video_id}-c${i}`,
+                video_id: r.video_id,
+                metaxy_provenance_by_field: r.metaxy_provenance_by_field,
+              })),
+          ),
+        );
+      await ingest("a");
+      await writeChildren((await collect(await store.resolveUpdate(chunk))).new);
+      await ingest("b");
+      const stale = (await collect(await store.resolveUpdate(chunk))).stale;
+      expect(idsOf(stale, "video_id")).toEqual([...ids].sort());
+      // only one child of each parent recomputed: the others still carry the old provenance
+      await writeChildren(stale, 0);
+      const after = await collect(await store.resolveUpdate(chunk));
+      expect(idsOf(after.stale, "video_id")).toEqual([...ids].sort());
+      // all children rewritten: up to date
+      await writeChildren(stale);
+      const done = await collect(await store.resolveUpdate(chunk));
+      expect([done.new, done.stale, done.orphaned]).toEqual([[], [], []]);
+    });
+
     it("optional dependency: left join when a required dependency exists; a missing value hashes as ''", async () => {
       const { graph, raw, captions, summary } = optionalGraph();
       const store = await h.open(graph);

@@ -293,14 +293,23 @@ function fieldHash(
   return hashConcat(plan, parts.join("|"));
 }
 
-/** Expansion: one row per parent, any non-null value per column. */
+/**
+ * Expansion: one row per parent, any non-null value per column, except the provenance, which is
+ * null (hence stale) when the parent's children do not all carry the same one.
+ */
 function collapse(rows: readonly Row[], keys: readonly string[]): Row[] {
   const out = new Map<string, Row>();
+  const disagree = new Set<Row>();
   for (const r of rows) {
     const k = tupleKey(r, keys);
     const prev = out.get(k);
     if (!prev) out.set(k, { ...r });
-    else for (const [c, v] of Object.entries(r)) if (prev[c] === null || prev[c] === undefined) prev[c] = v;
+    else {
+      if (prev[PROVENANCE] !== r[PROVENANCE]) disagree.add(prev);
+      for (const [c, v] of Object.entries(r)) if (prev[c] === null || prev[c] === undefined) prev[c] = v;
+    }
   }
+  // Children that disagree on provenance (a parent partly recomputed) make the parent stale.
+  for (const r of disagree) r[PROVENANCE] = null;
   return [...out.values()];
 }
