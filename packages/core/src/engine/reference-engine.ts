@@ -45,16 +45,18 @@ export async function evaluateResolveUpdate(
 
   let current = currentRead.rows;
   if (plan.collapseCurrent) current = collapse(current, plan.diffColumns);
+  // As in SQL, a NULL key never matches: such expected rows are new, such stored rows orphaned.
   const currentByKey = new Map<string, Row>();
-  for (const r of current) currentByKey.set(tupleKey(r, plan.diffColumns), r);
+  for (const r of current)
+    if (!hasNullKey(r, plan.diffColumns)) currentByKey.set(tupleKey(r, plan.diffColumns), r);
 
   const created: Row[] = [];
   const stale: Row[] = [];
   const seen = new Set<string>();
   for (const row of expected) {
     const k = tupleKey(row, plan.diffColumns);
-    seen.add(k);
-    const cur = currentByKey.get(k);
+    const cur = hasNullKey(row, plan.diffColumns) ? undefined : currentByKey.get(k);
+    if (cur) seen.add(k);
     if (!cur) created.push(row);
     else if (
       cur[PROVENANCE] === null ||
@@ -64,7 +66,9 @@ export async function evaluateResolveUpdate(
     )
       stale.push(row);
   }
-  const orphaned = current.filter((r) => !seen.has(tupleKey(r, plan.diffColumns)));
+  const orphaned = current.filter(
+    (r) => hasNullKey(r, plan.diffColumns) || !seen.has(tupleKey(r, plan.diffColumns)),
+  );
   return { new: created, stale, orphaned, input };
 }
 
@@ -234,6 +238,7 @@ function joinUpstreams(
   for (const i of order.slice(1)) {
     const right = new Map<string, Row[]>();
     for (const r of prepared[i]) {
+      if (hasNullKey(r, keys)) continue; // never matches; kept below for a full outer join
       const k = tupleKey(r, keys);
       const list = right.get(k);
       if (list) list.push(r);
@@ -244,17 +249,24 @@ function joinUpstreams(
     const kind = !upstreams[i].optional ? "inner" : required.length > 0 ? "left" : "full";
     for (const l of acc) {
       const k = tupleKey(l, keys);
-      const rs = right.get(k);
+      const rs = hasNullKey(l, keys) ? undefined : right.get(k);
       if (rs) {
         matched.add(k);
         for (const r of rs) next.push({ ...r, ...l, ...pick(r, dvColumn(upstreams[i])) });
       } else if (kind !== "inner") next.push({ ...l });
     }
-    if (kind === "full")
+    if (kind === "full") {
       for (const [k, rs] of right) if (!matched.has(k)) for (const r of rs) next.push({ ...r });
+      for (const r of prepared[i]) if (hasNullKey(r, keys)) next.push({ ...r });
+    }
     acc = next;
   }
   return acc;
+}
+
+function hasNullKey(row: Row, keys: readonly string[]): boolean {
+  for (const k of keys) if (row[k] === null || row[k] === undefined) return true;
+  return false;
 }
 
 function pick(row: Row, column: string): Row {

@@ -79,8 +79,13 @@ export function buildResolveUpdatePlan(
     let select: string[] | null = null;
     if (dep.select) {
       select = [...dep.select];
+      // Ids stay selected for identity and aggregation: aggregation concatenates members in id order.
       const required = [
-        ...(lineage.type === "identity" ? upIds : lineage.on),
+        ...(lineage.type === "expansion"
+          ? lineage.on
+          : lineage.type === "aggregation"
+            ? [...lineage.on, ...upIds]
+            : upIds),
         ...joinColumns.filter((c) => upIds.includes(c)),
       ];
       for (const c of required) if (!select.includes(c)) select.push(c);

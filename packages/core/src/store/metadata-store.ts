@@ -75,11 +75,6 @@ export interface WriteOptions {
   idempotencyKey?: string;
   /** Validate user columns against the zod schema. Default true. */
   validate?: boolean;
-  /**
-   * Keep the rows' own `metaxy_updated_at` (and `metaxy_created_at`, `metaxy_deleted_at`) instead
-   * of stamping the write's time: copies with sample history keep their "latest row" order.
-   */
-  preserveTimestamps?: boolean;
 }
 
 export interface ReadOptions {
@@ -229,7 +224,6 @@ export class MetadataStore implements AsyncDisposable {
       materializationId: options.materializationId ?? this.#materializationId,
       preserveFeatureVersion: options.preserveFeatureVersion ?? softDelete,
       softDelete,
-      preserveTimestamps: options.preserveTimestamps ?? false,
       validate: options.validate ?? true,
     });
     await this.#ensureTable(def.key, prepared.schema);

@@ -32,8 +32,6 @@ export interface PrepareWriteOptions {
   preserveFeatureVersion: boolean;
   /** Soft delete: keep stored created/updated timestamps. */
   softDelete: boolean;
-  /** Keep the rows' own `metaxy_updated_at` (copying rows between stores). Default false. */
-  preserveTimestamps?: boolean;
   /** Validate user columns against the feature's zod schema. */
   validate: boolean;
 }
@@ -119,10 +117,9 @@ export function prepareWrite(
       metaxy_feature_version: keepVersions ? r[FEATURE_VERSION] : featureVersion,
       metaxy_project_version: keepVersions ? r[PROJECT_VERSION] : projectVersion,
       metaxy_created_at: toDate(r[CREATED_AT], feature, CREATED_AT) ?? options.timestamp,
-      metaxy_updated_at:
-        options.softDelete || options.preserveTimestamps
-          ? (toDate(r[UPDATED_AT], feature, UPDATED_AT) ?? options.timestamp)
-          : options.timestamp,
+      metaxy_updated_at: options.softDelete
+        ? (toDate(r[UPDATED_AT], feature, UPDATED_AT) ?? options.timestamp)
+        : options.timestamp,
       metaxy_deleted_at: toDate(r[DELETED_AT], feature, DELETED_AT),
       metaxy_materialization_id: options.materializationId,
     };
