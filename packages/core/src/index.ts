@@ -30,6 +30,12 @@ export {
 } from "./graph/feature-graph.js";
 export type { FeaturePlan } from "./graph/feature-plan.js";
 export {
+  graphToSnapshot,
+  graphFromSnapshot,
+  type GraphSnapshot,
+  type FeatureSnapshot,
+} from "./graph/snapshot.js";
+export {
   GraphVersions,
   specVersionOfJson,
   definitionVersionOf,

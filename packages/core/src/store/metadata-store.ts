@@ -7,8 +7,9 @@ import {
   ValidationError,
 } from "../errors.js";
 import { parseFilters } from "../filters/filter-parser.js";
-import { DEFAULT_PROJECT, FeatureGraph } from "../graph/feature-graph.js";
+import { DEFAULT_PROJECT, type FeatureGraph } from "../graph/feature-graph.js";
 import { compareStrings, type FeatureKey } from "../keys.js";
+import { type GraphSnapshot, graphFromSnapshot } from "../graph/snapshot.js";
 import { buildResolveUpdatePlan } from "../plan/build-plan.js";
 import { type Expr, and, eq } from "../plan/expression.js";
 import type { ReadQuery } from "../plan/read-query.js";
@@ -20,7 +21,6 @@ import {
   specToJson,
   toFeatureKey,
 } from "../spec/define-feature.js";
-import { featureFromSpecJson } from "../spec/spec-from-json.js";
 import { DELETED_AT, FEATURE_VERSION, type SystemColumn } from "../spec/system-columns.js";
 import type { HashAlgorithm } from "../versioning/hash-algorithms.js";
 import { assertHashAlgorithm } from "../versioning/hash-algorithms.js";
@@ -530,17 +530,17 @@ export class MetadataStore implements AsyncDisposable {
       );
     const latest = new Map<string, Row>();
     for (const r of rows) latest.set(r.feature_key as string, r);
-    const graph = new FeatureGraph([], { project, hashTruncationLength: this.truncation });
-    const defs = [...latest.values()].map((r) =>
-      featureFromSpecJson(JSON.parse(r.feature_spec as string), {
-        featureSchema: JSON.parse(r.feature_schema as string),
+    const snapshot: GraphSnapshot = {};
+    for (const [key, r] of latest)
+      snapshot[key] = {
+        feature_spec: JSON.parse(r.feature_spec as string),
+        feature_schema: JSON.parse(r.feature_schema as string),
+        metaxy_feature_version: r.metaxy_feature_version as string,
+        metaxy_definition_version: r.metaxy_definition_version as string,
+        feature_class_path: (r.feature_class_path as string | null) ?? null,
         project,
-        source: "snapshot",
-        external: false,
-      }),
-    );
-    for (const key of topoOrder(defs)) graph.add(key);
-    return graph;
+      };
+    return graphFromSnapshot(snapshot, { project, hashTruncationLength: this.truncation });
   }
 
   async #featureVersionRows(project: string): Promise<Row[]> {
@@ -571,23 +571,4 @@ export class MetadataStore implements AsyncDisposable {
         `Store ${this.display()} is open in read mode; open it with mode "w" to write`,
       );
   }
-}
-
-/** Dependencies before dependents, so a graph can be rebuilt one add at a time. */
-function topoOrder(defs: FeatureDefinition[]): FeatureDefinition[] {
-  const byKey = new Map(defs.map((d) => [d.key.toString(), d]));
-  const out: FeatureDefinition[] = [];
-  const seen = new Set<string>();
-  const visit = (d: FeatureDefinition) => {
-    const k = d.key.toString();
-    if (seen.has(k)) return;
-    seen.add(k);
-    for (const dep of d.spec.deps) {
-      const up = byKey.get(dep.feature.toString());
-      if (up) visit(up);
-    }
-    out.push(d);
-  };
-  for (const d of [...defs].sort((a, b) => compareStrings(a.key.toString(), b.key.toString()))) visit(d);
-  return out;
 }
