@@ -8,7 +8,7 @@ import {
 } from "../errors.js";
 import { parseFilters } from "../filters/filter-parser.js";
 import { DEFAULT_PROJECT, type FeatureGraph } from "../graph/feature-graph.js";
-import { compareStrings, type FeatureKey } from "../keys.js";
+import type { FeatureKey } from "../keys.js";
 import { type GraphSnapshot, graphFromSnapshot } from "../graph/snapshot.js";
 import { buildResolveUpdatePlan } from "../plan/build-plan.js";
 import { type Expr, and, eq } from "../plan/expression.js";
