@@ -210,9 +210,25 @@ function scratchLayout(columns: ReadonlyArray<[string, string]>, rows: readonly 
           ? "MAP {}::MAP(VARCHAR, VARCHAR)"
           : `map([${keyList.map((k) => `'${k.replaceAll("'", "''")}'`).join(", ")}], [${keyList.map((_, j) => `c${i}_${j}`).join(", ")}])`;
       selectList.push(`CASE WHEN ${present} THEN ${built} END`);
+    } else if (type === "TIMESTAMP WITH TIME ZONE") {
+      // Epoch microseconds: the appender's TIMESTAMPTZ path goes through a slow generic conversion.
+      scratchColumns.push([`c${i}`, "BIGINT"]);
+      let lastMs = Number.NaN;
+      let lastMicros = 0n;
+      writers.push((a, r) => {
+        const v = r[name];
+        if (v === null || v === undefined) return a.appendNull();
+        const ms = v instanceof Date ? v.getTime() : new Date(v as string).getTime();
+        if (Number.isNaN(ms)) return appendValue(a, type, v, "(append)", name); // raises a typed error
+        if (ms !== lastMs) {
+          lastMs = ms;
+          lastMicros = BigInt(ms) * 1000n;
+        }
+        a.appendBigInt(lastMicros);
+      });
+      selectList.push(`make_timestamptz(c${i})`);
     } else {
-      const scratchType = type === "TIMESTAMP WITH TIME ZONE" ? "TIMESTAMPTZ" : type;
-      scratchColumns.push([`c${i}`, scratchType]);
+      scratchColumns.push([`c${i}`, type]);
       writers.push((a, r) => appendValue(a, type, r[name], "(append)", name));
       selectList.push(`c${i}`);
     }
