@@ -126,7 +126,7 @@ export {
   type LoadConfigOptions,
   type ConfigOverrides,
   type ImportModule,
-  type Env,
+  type ConfigEnv,
   type OpenStoreOptions,
   type ResolvedMetaxyConfig,
   type ResolvedStoreConfig,

@@ -26,7 +26,7 @@ export const CONFIG_FILE_NAMES = [
 
 const ENV_NOTE = "Settings can be overridden with METAXY_* environment variables (e.g. METAXY_STORE).";
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export type ConfigEnv = Readonly<Record<string, string | undefined>>;
 
 /** Imports a config module. The CLI passes a TypeScript-capable loader (jiti); core stays dependency-free. */
 export type ImportModule = (file: string) => Promise<unknown>;
@@ -39,7 +39,7 @@ export interface LoadConfigOptions {
   /** Look in parent directories too. Default true. */
   searchParents?: boolean;
   /** Environment read for `METAXY_*` overrides. Default `process.env`. */
-  env?: Env;
+  env?: ConfigEnv;
   /** Loader for the config module. Default: native `import()` (fine for .js / .mjs). */
   importModule?: ImportModule;
   /** Highest-precedence overrides (CLI flags). */
@@ -177,7 +177,7 @@ function pickExport(mod: unknown): unknown {
  */
 export function resolveConfig(
   config: MetaxyConfig,
-  options: { env?: Env; configFile?: string | null; overrides?: ConfigOverrides } = {},
+  options: { env?: ConfigEnv; configFile?: string | null; overrides?: ConfigOverrides } = {},
 ): ResolvedMetaxyConfig {
   const env = options.env ?? process.env;
   const file = options.configFile ?? null;
@@ -265,7 +265,7 @@ function buildGraph(
 }
 
 function applyStoreEnv(
-  env: Env,
+  env: ConfigEnv,
   stores: Record<string, ResolvedStoreConfig>,
   warnings: string[],
   fail: (message: string, extra?: Record<string, unknown>) => never,
@@ -310,7 +310,7 @@ function nonEmpty(v: string | undefined): string | undefined {
 }
 
 function envHash(
-  env: Env,
+  env: ConfigEnv,
   variable: string,
   fail: (message: string, extra?: Record<string, unknown>) => never,
 ): HashAlgorithm | undefined {
@@ -322,7 +322,7 @@ function envHash(
 }
 
 function envBool(
-  env: Env,
+  env: ConfigEnv,
   variable: string,
   fail: (message: string, extra?: Record<string, unknown>) => never,
 ): boolean | undefined {
