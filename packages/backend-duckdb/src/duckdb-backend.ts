@@ -23,7 +23,6 @@ import { duckdbDialect, q, s } from "./duckdb-dialect.js";
 import { DuckDBDriver } from "./duckdb-driver.js";
 import { compileRead } from "./duckdb-read-compiler.js";
 import {
-  CURRENT_PREFIX,
   type CompiledResolve,
   type ResolveSources,
   STATUS,
@@ -57,6 +56,8 @@ class DuckDBBackend implements Backend {
   readonly #driver: DuckDBDriver;
   readonly #path: string;
   #counter = 0;
+  /** Column layouts of feature tables; this process is the file's only writer, so they stay valid. */
+  readonly #tables = new Map<string, Array<[string, string]> | null>();
   #readOnly = false;
 
   constructor(options: DuckDBBackendOptions) {
@@ -80,10 +81,19 @@ class DuckDBBackend implements Backend {
   }
   async close(): Promise<void> {
     this.#driver.close();
+    this.#tables.clear();
+  }
+
+  async #describe(table: string): Promise<Array<[string, string]> | null> {
+    if (this.#tables.has(table)) return this.#tables.get(table)!;
+    const columns = await this.#driver.describe(table);
+    // Absent tables are not cached: another connection of an injected instance may create them.
+    if (columns) this.#tables.set(table, columns);
+    return columns;
   }
 
   async tableExists(table: string): Promise<boolean> {
-    return (await this.#driver.describe(table)) !== null;
+    return (await this.#describe(table)) !== null;
   }
   async listTables(): Promise<string[]> {
     const rows = await this.#driver.all(
@@ -92,20 +102,23 @@ class DuckDBBackend implements Backend {
     return rows.map((r) => r.table_name as string);
   }
   async tableColumns(table: string): Promise<string[] | null> {
-    return (await this.#driver.describe(table))?.map(([n]) => n) ?? null;
+    return (await this.#describe(table))?.map(([n]) => n) ?? null;
   }
 
   async ensureTable(table: string, schema: TableSchema): Promise<void> {
-    const existing = await this.#driver.describe(table);
+    const existing = await this.#describe(table);
     if (!existing) {
       const cols = Object.entries(schema).map(([n, t]) => `${q(n)} ${duckdbDialect.typeName(t)}`);
       await this.#driver.run(`CREATE TABLE IF NOT EXISTS ${q(table)} (${cols.join(", ")})`);
+      this.#tables.delete(table);
       return;
     }
     const have = new Set(existing.map(([n]) => n));
     for (const [n, t] of Object.entries(schema))
-      if (!have.has(n))
+      if (!have.has(n)) {
         await this.#driver.run(`ALTER TABLE ${q(table)} ADD COLUMN ${q(n)} ${duckdbDialect.typeName(t)}`);
+        this.#tables.delete(table);
+      }
   }
 
   async append(
@@ -114,7 +127,7 @@ class DuckDBBackend implements Backend {
     rows: readonly Row[],
     options: AppendOptions = {},
   ): Promise<number> {
-    const columns = await this.#driver.describe(table);
+    const columns = await this.#describe(table);
     if (!columns) throw new MetadataStoreError(`Table "${table}" does not exist`, { table });
     const key = options.idempotencyKey;
     if (key !== undefined)
@@ -147,6 +160,7 @@ class DuckDBBackend implements Backend {
   }
   async dropTable(table: string): Promise<void> {
     await this.#driver.run(`DROP TABLE IF EXISTS ${q(table)}`);
+    this.#tables.delete(table);
   }
 
   async resolveUpdate(plan: ResolveUpdatePlan): Promise<IncrementSource> {
@@ -231,12 +245,10 @@ class DuckDBBackend implements Backend {
     diffColumns: readonly string[],
   ): IncrementSource {
     const driver = this.#driver;
-    const expected = compiled.expectedColumns.map(q).join(", ");
-    const current = compiled.currentColumns.map((c) => `${q(CURRENT_PREFIX + c)} AS ${q(c)}`).join(", ");
     const selectFor = (kind: IncrementKind) =>
       kind === "orphaned"
-        ? `SELECT ${current || "NULL AS __none"} FROM ${table} WHERE ${STATUS} = 'orphaned'`
-        : `SELECT ${expected} FROM ${table} WHERE ${STATUS} = '${kind}'`;
+        ? compiled.orphansSql(table)
+        : `SELECT ${compiled.expectedSelect} FROM ${table} WHERE ${STATUS} = '${kind}'`;
     let counts: IncrementCounts | undefined;
     return {
       counts: async () => (counts ??= await countStatuses(driver, table)),
@@ -255,11 +267,14 @@ class DuckDBBackend implements Backend {
         return { total, missing };
       },
       stage: async (stageId) => {
+        // The stage holds finished rows (maps built, orphans fetched): it outlives this process.
         const staged = this.#stageTable(stageId);
+        const orphans = this.#stageTable(`${stageId}__orphans`);
         const order = diffColumns.map(q).join(", ");
         await driver.run(
-          `CREATE OR REPLACE TABLE ${staged} AS SELECT *, CASE WHEN ${STATUS} <> 'orphaned' THEN row_number() OVER (PARTITION BY ${STATUS} = 'orphaned' ORDER BY ${STATUS} = 'stale', ${order}) - 1 END AS __batch_row FROM ${table}`,
+          `CREATE OR REPLACE TABLE ${staged} AS SELECT ${STATUS}, ${compiled.expectedSelect}, row_number() OVER (ORDER BY ${STATUS} = 'stale', ${order}) - 1 AS __batch_row FROM ${table} WHERE ${STATUS} <> 'orphaned'`,
         );
+        await driver.run(`CREATE OR REPLACE TABLE ${orphans} AS ${compiled.orphansSql(table)}`);
         return this.openStage(stageId);
       },
       dispose: async () => {
@@ -276,35 +291,33 @@ class DuckDBBackend implements Backend {
 
   async openStage(stageId: string): Promise<StagedIncrementSource> {
     const staged = this.#stageTable(stageId);
-    const columns = await this.#driver.describe(
-      staged.split(".").pop()!.replaceAll('"', ""),
-      this.#readOnly ? SCRATCH : undefined,
-    );
-    if (!columns) throw new MetadataStoreError(`No staged increment "${stageId}"`, { stageId });
-    const names = columns.map(([n]) => n);
-    const expected = names
-      .filter((n) => !n.startsWith("__"))
+    const orphans = this.#stageTable(`${stageId}__orphans`);
+    const describe = (t: string) =>
+      this.#driver.describe(t.split(".").pop()!.replaceAll('"', ""), this.#readOnly ? SCRATCH : undefined);
+    const columns = await describe(staged);
+    if (!columns || !(await describe(orphans)))
+      throw new MetadataStoreError(`No staged increment "${stageId}"`, { stageId });
+    const expected = columns
+      .map(([n]) => n)
+      .filter((n) => n !== STATUS && n !== "__batch_row")
       .map(q)
-      .join(", ");
-    const current = names
-      .filter((n) => n.startsWith(CURRENT_PREFIX))
-      .map((n) => `${q(n)} AS ${q(n.slice(CURRENT_PREFIX.length))}`)
       .join(", ");
     const driver = this.#driver;
     return {
       stageId,
-      counts: () => countStatuses(driver, staged),
+      counts: async () => {
+        const c = await countStatuses(driver, staged);
+        const o = Number((await driver.all(`SELECT count(*) AS n FROM ${orphans}`))[0].n);
+        return { ...c, orphaned: o };
+      },
       page: (offset, limit) =>
         driver.all(
           `SELECT ${expected} FROM ${staged} WHERE __batch_row >= ${offset} AND __batch_row < ${offset + limit} ORDER BY __batch_row`,
         ),
-      orphans: (batchSize) =>
-        driver.stream(
-          `SELECT ${current || "NULL AS __none"} FROM ${staged} WHERE ${STATUS} = 'orphaned'`,
-          batchSize,
-        ),
+      orphans: (batchSize) => driver.stream(`SELECT * FROM ${orphans}`, batchSize),
       drop: async () => {
         await driver.run(`DROP TABLE IF EXISTS ${staged}`);
+        await driver.run(`DROP TABLE IF EXISTS ${orphans}`);
       },
     };
   }

@@ -27,12 +27,17 @@ export interface ResolveSources {
 }
 
 export interface CompiledResolve {
-  /** One SELECT: `__status` ('new' | 'stale' | 'orphaned'), expected columns, current columns as `__cur__<name>`. */
+  /**
+   * One SELECT: `__status` ('new' | 'stale' | 'orphaned'), the stored expected columns, and the
+   * current rows' diff columns as `__cur__<name>`. Maps are not built here (only when rows are read).
+   */
   readonly sql: string;
   /** SELECT of the distinct input ids (progress), or null for samples. */
   readonly inputIdsSql: string | null;
-  readonly expectedColumns: readonly string[];
-  readonly currentColumns: readonly string[];
+  /** Select list turning stored expected columns into increment rows (user columns + the four provenance columns). */
+  readonly expectedSelect: string;
+  /** Full stored rows of the orphans recorded in `incrementTable` (read on demand). */
+  orphansSql(incrementTable: string): string;
 }
 
 export const STATUS = "__status";
@@ -47,38 +52,37 @@ const dv = (i: number) => `__dv_${i}`;
  */
 export function compileResolveUpdate(plan: ResolveUpdatePlan, sources: ResolveSources): CompiledResolve {
   const ctes: string[] = [];
-  let expectedColumns: string[];
+  let expected: ExpectedShape;
   let inputIdsSql: string | null = null;
 
   if (plan.expected.kind === "samples") {
     const src = sources.samples!;
-    expectedColumns = compileSamples(plan, src, plan.expected.filters, ctes);
+    expected = compileSamples(plan, src, plan.expected.filters, ctes);
   } else {
-    expectedColumns = compileUpstreams(plan, plan.expected.upstreams, sources, ctes);
+    expected = compileUpstreams(plan, plan.expected.upstreams, sources, ctes);
     inputIdsSql = `SELECT DISTINCT ${plan.diffColumns.map(q).join(", ")} FROM expected`;
   }
 
-  const currentColumns = sources.current ? [...sources.current.columns] : [];
-  const expectedList = expectedColumns.map((c) => `e.${q(c)}`).join(", ");
+  const stored = expected.stored;
+  const expectedList = stored.map((c) => `e.${q(c)}`).join(", ");
+  const keys = plan.diffColumns;
+  const curKeys = keys.map((c) => q(CURRENT_PREFIX + c));
   let diff: string;
+  let fullCurrent: string | null = null;
   if (!sources.current || plan.skipComparison) {
-    diff = `SELECT 'new' AS ${STATUS}, ${expectedList}${currentColumns.map((c) => `, NULL AS ${q(CURRENT_PREFIX + c)}`).join("")} FROM expected e`;
+    diff = `SELECT 'new' AS ${STATUS}, ${expectedList}${keys.map((c) => `, NULL AS ${q(CURRENT_PREFIX + c)}`).join("")} FROM expected e`;
   } else {
-    let cur = compileRead(plan.current, sources.current.relation);
-    if (plan.collapseCurrent) {
-      const keys = new Set(plan.diffColumns);
-      // One row per parent; children disagreeing on provenance leave it NULL, i.e. stale.
-      const collapsed = (c: string) =>
-        keys.has(c)
-          ? q(c)
-          : c === PROVENANCE
-            ? `CASE WHEN count(DISTINCT ${q(c)}) = 1 AND count(*) = count(${q(c)}) THEN any_value(${q(c)}) END AS ${q(c)}`
-            : `any_value(${q(c)}) AS ${q(c)}`;
-      cur = `SELECT ${currentColumns.map(collapsed).join(", ")} FROM (${cur}) GROUP BY ${plan.diffColumns.map(q).join(", ")}`;
-    }
-    ctes.push(`cur AS (${cur})`);
-    const on = plan.diffColumns.map((c) => `e.${q(c)} = c.${q(c)}`).join(" AND ");
-    const curCtx = columnContext(new Map(currentColumns.map((c) => [c, `c.${q(c)}`])), "staleness predicate");
+    const currentColumns = sources.current.columns;
+    const read = compileRead(plan.current, sources.current.relation);
+    const predicateColumns = [...new Set(plan.stalenessPredicates.flatMap((p) => [...exprColumns(p)]))];
+    // The comparison needs only ids, provenance and predicate columns: DuckDB prunes the rest.
+    const needed = [...new Set([...keys, PROVENANCE, ...predicateColumns])];
+    fullCurrent = plan.collapseCurrent ? collapseCurrent(read, currentColumns, keys) : read;
+    ctes.push(
+      `cur AS (${plan.collapseCurrent ? collapseCurrent(read, needed, keys) : `SELECT ${needed.map(q).join(", ")} FROM (${read})`})`,
+    );
+    const on = keys.map((c) => `e.${q(c)} = c.${q(c)}`).join(" AND ");
+    const curCtx = columnContext(new Map(needed.map((c) => [c, `c.${q(c)}`])), "staleness predicate");
     const predicates = plan.stalenessPredicates.map((p) => compileExpr(p, curCtx));
     const staleWhen = [
       `c.${q(PROVENANCE)} IS NULL`,
@@ -87,16 +91,37 @@ export function compileResolveUpdate(plan: ResolveUpdatePlan, sources: ResolveSo
     ].join(" OR ");
     diff =
       `SELECT CASE WHEN c.__present IS NULL THEN 'new' WHEN e.__present IS NULL THEN 'orphaned' WHEN ${staleWhen} THEN 'stale' END AS ${STATUS}, ` +
-      `${expectedList}${currentColumns.map((c) => `, c.${q(c)} AS ${q(CURRENT_PREFIX + c)}`).join("")} ` +
+      `${expectedList}${keys.map((c) => `, c.${q(c)} AS ${q(CURRENT_PREFIX + c)}`).join("")} ` +
       `FROM (SELECT *, true AS __present FROM expected) e FULL OUTER JOIN (SELECT *, true AS __present FROM cur) c ON ${on}`;
   }
   const sql = `WITH ${ctes.join(",\n")}\nSELECT * FROM (${diff}) WHERE ${STATUS} IS NOT NULL`;
   return {
     sql,
     inputIdsSql: inputIdsSql && `WITH ${ctes.join(",\n")}\n${inputIdsSql}`,
-    expectedColumns,
-    currentColumns,
+    expectedSelect: expected.select,
+    orphansSql: (table) =>
+      fullCurrent === null
+        ? "SELECT 1 AS __none WHERE false"
+        : `SELECT f.* FROM (${fullCurrent}) f SEMI JOIN (SELECT ${keys.map((c, i) => `${curKeys[i]} AS ${q(c)}`).join(", ")} FROM ${table} WHERE ${STATUS} = 'orphaned') o ON ${keys.map((c) => `f.${q(c)} = o.${q(c)}`).join(" AND ")}`,
   };
+}
+
+/** Expansion: one row per parent; children disagreeing on provenance leave it NULL, i.e. stale. */
+function collapseCurrent(read: string, columns: readonly string[], keys: readonly string[]): string {
+  const keySet = new Set(keys);
+  const collapsed = (c: string) =>
+    keySet.has(c)
+      ? q(c)
+      : c === PROVENANCE
+        ? `CASE WHEN count(DISTINCT ${q(c)}) = 1 AND count(*) = count(${q(c)}) THEN any_value(${q(c)}) END AS ${q(c)}`
+        : `any_value(${q(c)}) AS ${q(c)}`;
+  return `SELECT ${columns.map(collapsed).join(", ")} FROM (${read}) GROUP BY ${keys.map(q).join(", ")}`;
+}
+
+/** Stored expected columns, and the select list that turns them into increment rows. */
+interface ExpectedShape {
+  stored: string[];
+  select: string;
 }
 
 function compileSamples(
@@ -104,7 +129,7 @@ function compileSamples(
   src: { relation: string; columns: readonly string[] },
   filters: readonly Expr[],
   ctes: string[],
-): string[] {
+): ExpectedShape {
   const has = new Set(src.columns);
   const ctx = columnContext(new Map(src.columns.map((c) => [c, q(c)])), "filter");
   const where = filters.length ? ` WHERE ${filters.map((f) => compileExpr(f, ctx)).join(" AND ")}` : "";
@@ -122,7 +147,8 @@ function compileSamples(
   ctes.push(
     `expected AS (SELECT ${[...user.map(q), q(PROVENANCE_BY_FIELD), `__prov AS ${q(PROVENANCE)}`, `${dvbf} AS ${q(DATA_VERSION_BY_FIELD)}`, `${dvExpr} AS ${q(DATA_VERSION)}`].join(", ")} FROM samples)`,
   );
-  return [...user, ...PROVENANCE_COLUMNS];
+  const stored = [...user, ...PROVENANCE_COLUMNS];
+  return { stored, select: stored.map(q).join(", ") };
 }
 
 function compileUpstreams(
@@ -130,7 +156,7 @@ function compileUpstreams(
   upstreams: readonly UpstreamInput[],
   sources: ResolveSources,
   ctes: string[],
-): string[] {
+): ExpectedShape {
   const columnSets: UpstreamColumns[] = [];
   const relations: Array<{ name: string; columns: string[] }> = [];
   upstreams.forEach((u, i) => {
@@ -205,43 +231,79 @@ function compileUpstreams(
   for (const i of order) select.push(`t${i}.${dv(i)}`);
   ctes.push(`joined AS (SELECT ${select.join(", ")} FROM ${from})`);
 
-  // Provenance per field, then per record (SPEC §2.5).
+  // Provenance per field, then per record (SPEC §2.5). Each parent value is extracted from its
+  // map once; constant pieces are folded into one literal; NULL propagates as with `||`.
+  const values = new Map<string, string>();
+  const valueColumn = (upstream: number, structKey: string) => {
+    const id = `${upstream}\u0000${structKey}`;
+    if (!values.has(id)) values.set(id, `__v_${values.size}`);
+    return values.get(id)!;
+  };
   const fieldExprs = plan.fields.map((f) => {
-    const parts = [s(`${f.keyString}|${f.codeVersion}`)];
+    const pieces: string[] = [];
+    const nullable: string[] = [];
+    let literal = `${f.keyString}|${f.codeVersion}`;
     for (const p of f.parents) {
-      const v = d.mapGet(dv(p.upstream), p.structKey);
-      parts.push(s(p.fqKey), p.optional ? `coalesce(${v}, '')` : v);
+      const v = q(valueColumn(p.upstream, p.structKey));
+      pieces.push(s(`${literal}|${p.fqKey}|`));
+      if (p.optional) pieces.push(`coalesce(${v}, '')`);
+      else {
+        pieces.push(v);
+        nullable.push(v);
+      }
+      literal = "";
     }
-    return `${d.hash(plan.hashAlgorithm, parts.join(" || '|' || "), plan.truncation)} AS ${q(`__f_${f.structKey}`)}`;
+    if (literal) pieces.push(s(literal));
+    return `${d.hash(plan.hashAlgorithm, concatOrNull(pieces, nullable), plan.truncation)} AS ${q(`__f_${f.structKey}`)}`;
   });
-  ctes.push(`fields AS (SELECT *, ${fieldExprs.join(", ")} FROM joined)`);
+  const extracted = [...values.entries()].map(([id, column]) => {
+    const [upstream, structKey] = id.split("\u0000");
+    return `${d.mapGet(dv(Number(upstream)), structKey)} AS ${q(column)}`;
+  });
+  ctes.push(`parent_values AS (SELECT *${extracted.map((e) => `, ${e}`).join("")} FROM joined)`);
+  ctes.push(`fields AS (SELECT *, ${fieldExprs.join(", ")} FROM parent_values)`);
   const structKeys = plan.fields.map((f) => f.structKey);
-  const byField = d.map(
-    structKeys,
-    structKeys.map((k) => q(`__f_${k}`)),
-  );
+  const fieldColumns = structKeys.map((k) => `__f_${k}`);
+  const sortedFields = [...structKeys].sort(compareStrings).map((k) => q(`__f_${k}`));
   const record = d.hash(
     plan.hashAlgorithm,
-    [...structKeys]
-      .sort(compareStrings)
-      .map((k) => q(`__f_${k}`))
-      .join(" || '|' || "),
+    concatOrNull(
+      sortedFields.flatMap((f, i) => (i === 0 ? [f] : ["'|'", f])),
+      sortedFields,
+    ),
     plan.truncation,
   );
-  ctes.push(
-    `provenance AS (SELECT ${outColumns.map(q).join(", ")}, ${byField} AS __pbf, ${record} AS __prov FROM fields)`,
-  );
+  // Per-field hashes stay plain columns; the `*_by_field` maps are built only when rows are read.
+  const readMap = d.map(structKeys, fieldColumns.map(q));
+  const shape = (columns: readonly string[]): ExpectedShape => ({
+    stored: [...columns, ...fieldColumns, PROVENANCE],
+    select: [
+      ...columns.map(q),
+      `${readMap} AS ${q(PROVENANCE_BY_FIELD)}`,
+      q(PROVENANCE),
+      `${readMap} AS ${q(DATA_VERSION_BY_FIELD)}`,
+      `${q(PROVENANCE)} AS ${q(DATA_VERSION)}`,
+    ].join(", "),
+  });
   if (plan.reduceExpected) {
     const dc = plan.diffColumns.map(q).join(", ");
     ctes.push(
-      `expected AS (SELECT ${dc}, any_value(__pbf) AS ${q(PROVENANCE_BY_FIELD)}, any_value(__prov) AS ${q(PROVENANCE)}, any_value(__pbf) AS ${q(DATA_VERSION_BY_FIELD)}, any_value(__prov) AS ${q(DATA_VERSION)} FROM provenance GROUP BY ${dc})`,
+      `expected AS (SELECT ${dc}, ${fieldColumns.map((c) => `any_value(${q(c)}) AS ${q(c)}`).join(", ")}, any_value(${record}) AS ${q(PROVENANCE)} FROM fields GROUP BY ${dc})`,
     );
-    return [...plan.diffColumns, ...PROVENANCE_COLUMNS];
+    return shape(plan.diffColumns);
   }
   ctes.push(
-    `expected AS (SELECT ${outColumns.map(q).join(", ")}, __pbf AS ${q(PROVENANCE_BY_FIELD)}, __prov AS ${q(PROVENANCE)}, __pbf AS ${q(DATA_VERSION_BY_FIELD)}, __prov AS ${q(DATA_VERSION)} FROM provenance)`,
+    `expected AS (SELECT ${outColumns.map(q).join(", ")}, ${fieldColumns.map(q).join(", ")}, ${record} AS ${q(PROVENANCE)} FROM fields)`,
   );
-  return [...outColumns, ...PROVENANCE_COLUMNS];
+  return shape(outColumns);
+}
+
+/** `concat` of `pieces`, NULL when any of `nullable` is (SQL `||` semantics, without its intermediate strings). */
+function concatOrNull(pieces: readonly string[], nullable: readonly string[]): string {
+  const concat = pieces.length === 1 ? `(${pieces[0]})::VARCHAR` : `concat(${pieces.join(", ")})`;
+  return nullable.length === 0
+    ? concat
+    : `CASE WHEN ${nullable.map((n) => `${n} IS NULL`).join(" OR ")} THEN NULL ELSE ${concat} END`;
 }
 
 /** Compiles column references through `names`; an unknown column is a typed error, as in the reference engine. */
@@ -256,5 +318,3 @@ function columnContext(names: ReadonlyMap<string, string>, what: string) {
     },
   };
 }
-
-export { exprColumns };
