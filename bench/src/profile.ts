@@ -82,7 +82,7 @@ try {
   for (const [i, r] of b.roots.entries()) await c.run(insertRootSql(b, i, join(dataDir, r.file), base));
   if (phase === "stale") {
     await c.run(createTableSql(b.leaf));
-    await c.run(insertLeafFromResolveSql(b, (await compiled(false)).sql, base + 1000));
+    await c.run(insertLeafFromResolveSql(b, await compiled(false), base + 1000));
     await c.run(insertRootSql(b, 0, join(dataDir, b.mutatedFile), base + 2000));
   }
   await c.run("CHECKPOINT");

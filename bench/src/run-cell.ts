@@ -105,7 +105,7 @@ async function seed(): Promise<Record<string, unknown>> {
         graph: bench.graph,
         hashAlgorithm: HASH,
       });
-      let resolveSql: string;
+      let resolveSql: { sql: string; expectedSelect: string };
       try {
         const plan = await store.planResolveUpdate(bench.leaf);
         if (plan.expected.kind !== "upstreams") throw new Error("unexpected plan");
@@ -116,7 +116,7 @@ async function seed(): Promise<Record<string, unknown>> {
             columns: (await store.backend.tableColumns(u.read.table))!,
             raw: true,
           });
-        resolveSql = compileResolveUpdate(plan, { upstreams, current: null }).sql;
+        resolveSql = compileResolveUpdate(plan, { upstreams, current: null });
       } finally {
         await store.close();
       }
@@ -160,14 +160,9 @@ async function verify(): Promise<Record<string, unknown>> {
         assertCounts(counts, "verification (library)");
         out.library_counts = counts;
 
-        // The library's increment table (in its in-memory scratch catalog) vs the floor.
-        const incTable = (
-          await raw.runAndReadAll(
-            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'metaxy_scratch' AND table_name LIKE 'inc_%' ORDER BY table_name DESC LIMIT 1",
-          )
-        ).getRowsJS()[0]?.[0] as string | undefined;
-        if (!incTable) throw new Error("cannot find the library's increment table in metaxy_scratch");
-        const inc_ = `metaxy_scratch.${q(incTable)}`;
+        // The library's increment, staged under a known name (public API: `Increment.stage`), vs the floor.
+        await inc.stage("bench_verify");
+        const inc_ = q("metaxy_stage__bench_verify");
         await raw.run(floorSql(bench, phase === "stale"));
         const floorCounts = { new: 0, stale: 0, orphaned: 0 } as Record<string, number>;
         for (const [st, cnt] of (

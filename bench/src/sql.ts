@@ -70,14 +70,19 @@ export function insertRootSql(b: BenchGraph, rootIndex: number, parquetPath: str
  * Writes the `new` rows of a compiled resolve-update (`compileResolveUpdate(...).sql`) into the
  * leaf table as `store.write(leaf, increment rows)` would.
  */
-export function insertLeafFromResolveSql(b: BenchGraph, resolveSql: string, tsMs: number): string {
+export function insertLeafFromResolveSql(
+  b: BenchGraph,
+  compiled: { sql: string; expectedSelect: string },
+  tsMs: number,
+): string {
   const ts = tsLiteral(tsMs);
   const values: Record<string, string> = {
     sample_uid: q("sample_uid"),
     metaxy_provenance_by_field: q("metaxy_provenance_by_field"),
     metaxy_provenance: q("metaxy_provenance"),
-    metaxy_data_version_by_field: q("metaxy_data_version_by_field"),
-    metaxy_data_version: q("metaxy_data_version"),
+    // computed rows: data versions are the provenance (the increment leaves them out)
+    metaxy_data_version_by_field: q("metaxy_provenance_by_field"),
+    metaxy_data_version: q("metaxy_provenance"),
     metaxy_feature_version: s(b.graph.featureVersion(b.leaf)),
     metaxy_project_version: s(b.graph.projectVersion()),
     metaxy_created_at: ts,
@@ -88,7 +93,7 @@ export function insertLeafFromResolveSql(b: BenchGraph, resolveSql: string, tsMs
   const cols = tableColumns(b.leaf).map(([n]) => n);
   for (const c of cols)
     if (!(c in values)) throw new Error(`insertLeafFromResolveSql: no value for column ${c}`);
-  return `INSERT INTO ${q(b.leaf.key.tableName)} (${cols.map(q).join(", ")}) SELECT ${cols.map((c) => values[c]).join(", ")} FROM (${resolveSql}) WHERE __status = 'new'`;
+  return `INSERT INTO ${q(b.leaf.key.tableName)} (${cols.map(q).join(", ")}) SELECT ${cols.map((c) => values[c]).join(", ")} FROM (SELECT ${compiled.expectedSelect} FROM (${compiled.sql}) WHERE __status = 'new')`;
 }
 
 export const FLOOR_TABLE = "floor_increment";

@@ -252,7 +252,10 @@ class DuckDBBackend implements Backend {
     let counts: IncrementCounts | undefined;
     return {
       counts: async () => (counts ??= await countStatuses(driver, table)),
-      rows: (kind, batchSize) => driver.stream(selectFor(kind), batchSize),
+      rows: (kind, batchSize) => {
+        const rows = driver.stream(selectFor(kind), batchSize);
+        return kind === "orphaned" || !compiled.dataVersionIsProvenance ? rows : withDataVersions(rows);
+      },
       progress: async () => {
         if (!compiled.inputIdsSql) return null;
         const total = Number((await driver.all(`SELECT count(*) AS n FROM (${compiled.inputIdsSql})`))[0].n);
@@ -271,8 +274,11 @@ class DuckDBBackend implements Backend {
         const staged = this.#stageTable(stageId);
         const orphans = this.#stageTable(`${stageId}__orphans`);
         const order = diffColumns.map(q).join(", ");
+        const dataVersions = compiled.dataVersionIsProvenance
+          ? `, ${q("metaxy_provenance_by_field")} AS ${q("metaxy_data_version_by_field")}, ${q("metaxy_provenance")} AS ${q("metaxy_data_version")}`
+          : "";
         await driver.run(
-          `CREATE OR REPLACE TABLE ${staged} AS SELECT ${STATUS}, ${compiled.expectedSelect}, row_number() OVER (ORDER BY ${STATUS} = 'stale', ${order}) - 1 AS __batch_row FROM ${table} WHERE ${STATUS} <> 'orphaned'`,
+          `CREATE OR REPLACE TABLE ${staged} AS SELECT ${STATUS}, ${compiled.expectedSelect}${dataVersions}, row_number() OVER (ORDER BY ${STATUS} = 'stale', ${order}) - 1 AS __batch_row FROM ${table} WHERE ${STATUS} <> 'orphaned'`,
         );
         await driver.run(`CREATE OR REPLACE TABLE ${orphans} AS ${compiled.orphansSql(table)}`);
         return this.openStage(stageId);
@@ -320,6 +326,17 @@ class DuckDBBackend implements Backend {
         await driver.run(`DROP TABLE IF EXISTS ${orphans}`);
       },
     };
+  }
+}
+
+/** Adds the data-version columns, equal to the provenance ones (copied: callers may mutate rows). */
+async function* withDataVersions(batches: AsyncIterable<Row[]>): AsyncGenerator<Row[]> {
+  for await (const batch of batches) {
+    for (const r of batch) {
+      r.metaxy_data_version_by_field = { ...(r.metaxy_provenance_by_field as Record<string, string>) };
+      r.metaxy_data_version = r.metaxy_provenance;
+    }
+    yield batch;
   }
 }
 

@@ -1,7 +1,7 @@
 import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance, DuckDBTypeId } from "@duckdb/node-api";
 import { MetadataStoreError, type Row, StoreLockedError } from "@metaxy/core";
 import { q } from "./duckdb-dialect.js";
-import { appendValue, fromDuckdbRow } from "./duckdb-values.js";
+import { appendValue, fromDuckdbRow, rowsFromChunk } from "./duckdb-values.js";
 import { registerXxhashFunctions } from "./xxhash-functions.js";
 
 /**
@@ -93,11 +93,16 @@ export class DuckDBDriver {
     try {
       registerXxhashFunctions(connection);
       const result = await connection.stream(sql);
-      const maps = mapColumns(result.columnNames(), result.columnTypes());
+      const names = result.columnNames();
+      const types = result.columnTypes();
       let batch: Row[] = [];
-      for await (const rows of result.yieldRowObjectJs()) {
-        for (const r of rows) {
-          batch.push(fromDuckdbRow(r as Row, maps));
+      for (
+        let chunk = await result.fetchChunk();
+        chunk && chunk.rowCount > 0;
+        chunk = await result.fetchChunk()
+      ) {
+        for (const row of rowsFromChunk(names, types, chunk)) {
+          batch.push(row);
           if (batch.length >= batchSize) {
             yield batch;
             batch = [];

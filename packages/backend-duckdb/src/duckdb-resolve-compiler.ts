@@ -34,8 +34,10 @@ export interface CompiledResolve {
   readonly sql: string;
   /** SELECT of the distinct input ids (progress), or null for samples. */
   readonly inputIdsSql: string | null;
-  /** Select list turning stored expected columns into increment rows (user columns + the four provenance columns). */
+  /** Select list turning stored expected columns into increment rows (user columns + provenance columns). */
   readonly expectedSelect: string;
+  /** `expectedSelect` leaves out the data-version columns; readers copy them from the provenance ones. */
+  readonly dataVersionIsProvenance: boolean;
   /** Full stored rows of the orphans recorded in `incrementTable` (read on demand). */
   orphansSql(incrementTable: string): string;
 }
@@ -99,6 +101,7 @@ export function compileResolveUpdate(plan: ResolveUpdatePlan, sources: ResolveSo
     sql,
     inputIdsSql: inputIdsSql && `WITH ${ctes.join(",\n")}\n${inputIdsSql}`,
     expectedSelect: expected.select,
+    dataVersionIsProvenance: expected.dataVersionIsProvenance ?? false,
     orphansSql: (table) =>
       fullCurrent === null
         ? "SELECT 1 AS __none WHERE false"
@@ -122,6 +125,8 @@ function collapseCurrent(read: string, columns: readonly string[], keys: readonl
 interface ExpectedShape {
   stored: string[];
   select: string;
+  /** The select omits the data-version columns: they are copies of the provenance ones. */
+  dataVersionIsProvenance?: boolean;
 }
 
 function compileSamples(
@@ -277,13 +282,9 @@ function compileUpstreams(
   const readMap = d.map(structKeys, fieldColumns.map(q));
   const shape = (columns: readonly string[]): ExpectedShape => ({
     stored: [...columns, ...fieldColumns, PROVENANCE],
-    select: [
-      ...columns.map(q),
-      `${readMap} AS ${q(PROVENANCE_BY_FIELD)}`,
-      q(PROVENANCE),
-      `${readMap} AS ${q(DATA_VERSION_BY_FIELD)}`,
-      `${q(PROVENANCE)} AS ${q(DATA_VERSION)}`,
-    ].join(", "),
+    // data versions equal provenance here: the JS side copies them instead of decoding twice
+    select: [...columns.map(q), `${readMap} AS ${q(PROVENANCE_BY_FIELD)}`, q(PROVENANCE)].join(", "),
+    dataVersionIsProvenance: true,
   });
   if (plan.reduceExpected) {
     const dc = plan.diffColumns.map(q).join(", ");
