@@ -9,6 +9,9 @@ export default defineConfig({
   project: "video",
   features: graph,
   stores: {
-    dev: { backend: () => duckdb({ path: ".metaxy/video-demo.duckdb" }), description: "the main job's store" },
+    dev: {
+      backend: () => duckdb({ path: ".metaxy/video-demo.duckdb" }),
+      description: "the main job's store",
+    },
   },
 });
