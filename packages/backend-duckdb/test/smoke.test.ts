@@ -53,3 +53,20 @@ describe("duckdb smoke", () => {
       expect(results[0]).toEqual(results[1]);
     });
 });
+
+describe("duckdb with an injected instance", () => {
+  it("uses the caller's DuckDBInstance and leaves it open", async () => {
+    const { DuckDBInstance } = await import("@duckdb/node-api");
+    const instance = await DuckDBInstance.create(":memory:");
+    {
+      await using store = await MetadataStore.open(duckdb({ instance }), { graph });
+      await store.write(raw, rows(3));
+    }
+    // the store closed its connection, not the instance: the data is still there
+    const connection = await instance.connect();
+    const reader = await connection.runAndReadAll('SELECT count(*) AS n FROM "video__raw"');
+    expect(Number(reader.getRowObjectsJS()[0].n)).toBe(3);
+    connection.closeSync();
+    instance.closeSync();
+  });
+});
