@@ -46,6 +46,7 @@ const USAGE = `pnpm bench -- [options]
   --rounds 10                    timed rounds per mode (default 10, no warm-up)
   --modes stage,materialise,floor  TS modes (default all three)
   --python / --no-python         also run Python Metaxy (default on)
+  --memory-limit <size>          DuckDB memory_limit for the timed TS processes (e.g. 1.5GB; default: DuckDB's 80% of RAM)
   --json <file>                  write every result (per-round times included) as JSON
   --data <dir>                   data dir (default bench/.data)
   --tmp <dir>                    parent of the per-round temp dirs (default the OS temp dir)`;
@@ -81,6 +82,7 @@ function parseOptions() {
       modes: { type: "string", default: MODES.join(",") },
       python: { type: "boolean", default: true },
       "no-python": { type: "boolean", default: false },
+      "memory-limit": { type: "string" },
       json: { type: "string" },
       data: { type: "string" },
       tmp: { type: "string" },
@@ -100,6 +102,8 @@ function parseOptions() {
   for (const n of sizes)
     if (!Number.isInteger(n) || n <= 0) throw new Error(`bad size in --sizes: ${values.sizes}`);
   if (values.big && !sizes.includes(10_000_000)) sizes.push(10_000_000);
+  // children inherit the environment: the timed TS processes read it (run-cell.ts)
+  if (values["memory-limit"]) process.env.METAXY_BENCH_MEMORY_LIMIT = values["memory-limit"];
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds <= 0) throw new Error(`bad --rounds ${values.rounds}`);
   return {

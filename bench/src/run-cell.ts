@@ -34,6 +34,11 @@ const HASH = "md5" as const;
 
 type Mode = "seed" | "stage" | "materialise" | "floor";
 
+/** Timed processes (stage, materialise, floor) may cap DuckDB's memory: `--memory-limit 1.5GB` on `pnpm bench`. */
+const duckdbConfig: Record<string, string> = process.env.METAXY_BENCH_MEMORY_LIMIT
+  ? { memory_limit: process.env.METAXY_BENCH_MEMORY_LIMIT }
+  : {};
+
 const { values: args } = parseArgs({
   options: {
     mode: { type: "string" },
@@ -313,7 +318,7 @@ interface RoundResult {
 async function timedRound(path: string): Promise<RoundResult> {
   if (mode === "floor") {
     const t0 = performance.now();
-    const instance = await DuckDBInstance.create(path);
+    const instance = await DuckDBInstance.create(path, duckdbConfig);
     const c = await instance.connect();
     const t1 = performance.now();
     await c.run(floorSql(bench, phase === "stale"));
@@ -335,7 +340,10 @@ async function timedRound(path: string): Promise<RoundResult> {
     };
   }
   const t0 = performance.now();
-  const store = await MetadataStore.open(duckdb({ path }), { graph: bench.graph, hashAlgorithm: HASH });
+  const store = await MetadataStore.open(duckdb({ path, config: duckdbConfig }), {
+    graph: bench.graph,
+    hashAlgorithm: HASH,
+  });
   const t1 = performance.now();
   const inc = await store.resolveUpdate(bench.leaf);
   const t2 = performance.now();
