@@ -134,7 +134,7 @@ class DuckDBBackend implements Backend {
       await this.#driver.run(
         `CREATE TABLE IF NOT EXISTS ${IDEMPOTENCY_TABLE} (idempotency_key VARCHAR PRIMARY KEY, table_name VARCHAR, row_count BIGINT, written_at TIMESTAMPTZ)`,
       );
-    return this.#driver.append(table, columns, rows, SCRATCH, async (c) => {
+    return this.#driver.append(q(table), columns, rows, SCRATCH, async (c) => {
       if (key === undefined) return true;
       const seen = await c.runAndReadAll(
         `SELECT 1 FROM ${IDEMPOTENCY_TABLE} WHERE idempotency_key = ${s(key)}`,
@@ -218,24 +218,12 @@ class DuckDBBackend implements Backend {
     await this.#driver.run(
       `CREATE OR REPLACE TABLE ${relation} (${cols.map(([n, t]) => `${q(n)} ${t}`).join(", ")})`,
     );
+    // DESCRIBE spells TIMESTAMPTZ out; the append path keys its fast conversions on that spelling.
     const described: Array<[string, string]> = cols.map(([n, t]) => [
       n,
       t === "TIMESTAMPTZ" ? "TIMESTAMP WITH TIME ZONE" : t,
     ]);
-    const [, table] = relation.split(".");
-    await this.#driver.exclusive(async (c) => {
-      const appender = await c.createAppender(table, null, SCRATCH);
-      try {
-        const { appendValue } = await import("./duckdb-values.js");
-        for (const r of rows) {
-          for (const [n, t] of described) appendValue(appender, t, r[n], relation, n);
-          appender.endRow();
-        }
-        appender.flushSync();
-      } finally {
-        appender.closeSync();
-      }
-    });
+    await this.#driver.append(relation, described, rows, SCRATCH);
     return cols.map(([n]) => n);
   }
 

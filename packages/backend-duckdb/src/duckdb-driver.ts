@@ -1,7 +1,7 @@
-import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance, DuckDBTypeId } from "@duckdb/node-api";
+import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { MetadataStoreError, type Row, StoreLockedError } from "@metaxy/core";
 import { q } from "./duckdb-dialect.js";
-import { appendValue, fromDuckdbRow, rowsFromChunk } from "./duckdb-values.js";
+import { appendValue, rowsFromChunk } from "./duckdb-values.js";
 import { registerXxhashFunctions } from "./xxhash-functions.js";
 
 /**
@@ -77,9 +77,13 @@ export class DuckDBDriver {
 
   async all(sql: string): Promise<Row[]> {
     return this.exclusive(async (c) => {
-      const reader = await c.runAndReadAll(sql);
-      const maps = mapColumns(reader.columnNames(), reader.columnTypes());
-      return reader.getRowObjectsJS().map((r) => fromDuckdbRow(r as Row, maps));
+      const result = await c.run(sql);
+      const names = result.columnNames();
+      const types = result.columnTypes();
+      const rows: Row[] = [];
+      for (const chunk of await result.fetchAllChunks())
+        for (const row of rowsFromChunk(names, types, chunk)) rows.push(row);
+      return rows;
     });
   }
 
@@ -129,11 +133,12 @@ export class DuckDBDriver {
   /**
    * Appends rows all-or-nothing: they go through DuckDB's appender into an in-memory scratch
    * table (MAP columns split into one VARCHAR column per key, the appender's slow path avoided),
-   * then one `INSERT ... SELECT` inside a transaction moves them into `table`. A failure or a
-   * killed process leaves none of them. `before` runs in the same transaction (idempotency).
+   * then one `INSERT ... SELECT` inside a transaction moves them into `target` (a quoted, possibly
+   * catalog-qualified relation). A failure or a killed process leaves none of them. `before` runs
+   * in the same transaction (idempotency).
    */
   append(
-    table: string,
+    target: string,
     columns: ReadonlyArray<[string, string]>,
     rows: readonly Row[],
     scratchCatalog: string,
@@ -163,7 +168,7 @@ export class DuckDBDriver {
             return 0;
           }
           await c.run(
-            `INSERT INTO ${q(table)} (${columns.map(([n]) => q(n)).join(", ")}) SELECT ${layout.selectList.join(", ")} FROM ${scratchCatalog}.${scratch}`,
+            `INSERT INTO ${target} (${columns.map(([n]) => q(n)).join(", ")}) SELECT ${layout.selectList.join(", ")} FROM ${scratchCatalog}.${scratch}`,
           );
           await c.run("COMMIT");
           return rows.length;
@@ -176,10 +181,6 @@ export class DuckDBDriver {
       }
     });
   }
-}
-
-function mapColumns(names: readonly string[], types: readonly { typeId: DuckDBTypeId }[]): string[] {
-  return names.filter((_, i) => types[i].typeId === DuckDBTypeId.MAP);
 }
 
 export { q };

@@ -93,26 +93,6 @@ function toDate(v: unknown): Date {
   return v instanceof Date ? v : new Date(v as string);
 }
 
-/**
- * DuckDB JS values → Metaxy rows, in place: MAP columns (listed in `mapColumns`) become objects,
- * bigints within the safe range become numbers.
- */
-export function fromDuckdbRow(row: Record<string, unknown>, mapColumns: readonly string[]): Row {
-  for (const k in row) {
-    const v = row[k];
-    if (typeof v === "bigint" && v <= MAX_SAFE && v >= MIN_SAFE) row[k] = Number(v);
-  }
-  for (const k of mapColumns) {
-    const v = row[k];
-    if (Array.isArray(v)) {
-      const obj: Record<string, unknown> = {};
-      for (const e of v as { key: string; value: unknown }[]) obj[e.key] = e.value;
-      row[k] = obj;
-    }
-  }
-  return row;
-}
-
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 
