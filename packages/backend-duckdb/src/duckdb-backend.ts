@@ -1,7 +1,6 @@
-import type { DuckDBInstance } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import {
   type AccessMode,
-  type AppendOptions,
   BACKEND_SPEC_VERSION,
   type Backend,
   type BackendCapabilities,
@@ -16,11 +15,17 @@ import {
   type Row,
   type StagedIncrementSource,
   type TableSchema,
+  type TableWrite,
+  type TombstoneValues,
+  type ColumnType,
+  IdempotencyConflictError,
   compileExpr,
   inferType,
+  sqlLiteral,
 } from "@metaxy/core";
 import { duckdbDialect, q, s } from "./duckdb-dialect.js";
-import { DuckDBDriver } from "./duckdb-driver.js";
+import { acquireDatabase, releaseDatabase } from "./duckdb-databases.js";
+import { type AppendPart, DuckDBDriver } from "./duckdb-driver.js";
 import { compileRead } from "./duckdb-read-compiler.js";
 import {
   type CompiledResolve,
@@ -41,7 +46,8 @@ export interface DuckDBBackendOptions {
 }
 
 const SCRATCH = "metaxy_scratch";
-const IDEMPOTENCY_TABLE = "metaxy_system__idempotency_keys";
+/** Idempotency keys, scoped by table: a key names one write to one feature. */
+const IDEMPOTENCY_TABLE = "metaxy_system__idempotency";
 const STAGE_PREFIX = "metaxy_stage__";
 
 /** The embedded default backend: a DuckDB file (or memory), resolve-update compiled to one SQL pass. */
@@ -53,16 +59,17 @@ class DuckDBBackend implements Backend {
   readonly specificationVersion = BACKEND_SPEC_VERSION;
   readonly kind = "duckdb";
   readonly capabilities: BackendCapabilities;
-  readonly #driver: DuckDBDriver;
+  readonly #options: DuckDBBackendOptions;
+  #opened: DuckDBDriver | undefined;
+  /** Key of the process-wide shared database file, when this backend holds one. */
+  #sharedKey: string | undefined;
   readonly #path: string;
   #counter = 0;
-  /** Column layouts of feature tables; this process is the file's only writer, so they stay valid. */
-  readonly #tables = new Map<string, Array<[string, string]> | null>();
   #readOnly = false;
 
   constructor(options: DuckDBBackendOptions) {
+    this.#options = options;
     this.#path = options.path ?? ":memory:";
-    this.#driver = new DuckDBDriver(this.#path, options.instance, options.config);
     this.capabilities = {
       hashAlgorithms: ["md5", "sha256", "xxhash64", "xxhash32"],
       defaultHashAlgorithm: options.hashAlgorithm ?? "md5",
@@ -74,22 +81,39 @@ class DuckDBBackend implements Backend {
     return `duckdb(${this.#path})`;
   }
 
-  async open(mode: AccessMode): Promise<void> {
-    await this.#driver.open(mode === "r");
-    await this.#driver.run(`ATTACH IF NOT EXISTS ':memory:' AS ${SCRATCH} (READ_WRITE)`);
-    this.#readOnly = mode === "r";
-  }
-  async close(): Promise<void> {
-    this.#driver.close();
-    this.#tables.clear();
+  get #driver(): DuckDBDriver {
+    if (!this.#opened) throw new MetadataStoreError(`DuckDB backend ${this.display()} is not open`);
+    return this.#opened;
   }
 
-  async #describe(table: string): Promise<Array<[string, string]> | null> {
-    if (this.#tables.has(table)) return this.#tables.get(table)!;
-    const columns = await this.#driver.describe(table);
-    // Absent tables are not cached: another connection of an injected instance may create them.
-    if (columns) this.#tables.set(table, columns);
-    return columns;
+  async open(mode: AccessMode): Promise<void> {
+    if (this.#opened) return;
+    const readOnly = mode === "r";
+    const { instance, config = {} } = this.#options;
+    if (instance || this.#path === ":memory:") {
+      // An injected instance is the caller's to share; each `:memory:` database is its own.
+      const driver = new DuckDBDriver(this.#path, instance, config);
+      await driver.open(readOnly);
+      this.#opened = driver;
+    } else {
+      const { key, driver } = await acquireDatabase(this.#path, readOnly, config);
+      this.#opened = driver;
+      this.#sharedKey = key;
+    }
+    await this.#driver.run(`ATTACH IF NOT EXISTS ':memory:' AS ${SCRATCH} (READ_WRITE)`);
+    this.#readOnly = readOnly;
+  }
+  async close(): Promise<void> {
+    const driver = this.#opened;
+    this.#opened = undefined;
+    if (!driver) return;
+    if (this.#sharedKey === undefined) await driver.close();
+    else await releaseDatabase(this.#sharedKey);
+    this.#sharedKey = undefined;
+  }
+
+  #describe(table: string): Promise<Array<[string, string]> | null> {
+    return this.#driver.layout(table);
   }
 
   async tableExists(table: string): Promise<boolean> {
@@ -105,43 +129,54 @@ class DuckDBBackend implements Backend {
     return (await this.#describe(table))?.map(([n]) => n) ?? null;
   }
 
-  async ensureTable(table: string, schema: TableSchema): Promise<void> {
-    const existing = await this.#describe(table);
-    if (!existing) {
-      const cols = Object.entries(schema).map(([n, t]) => `${q(n)} ${duckdbDialect.typeName(t)}`);
-      await this.#driver.run(`CREATE TABLE IF NOT EXISTS ${q(table)} (${cols.join(", ")})`);
-      this.#tables.delete(table);
-      return;
-    }
-    const have = new Set(existing.map(([n]) => n));
-    for (const [n, t] of Object.entries(schema))
-      if (!have.has(n)) {
-        await this.#driver.run(`ALTER TABLE ${q(table)} ADD COLUMN ${q(n)} ${duckdbDialect.typeName(t)}`);
-        this.#tables.delete(table);
-      }
+  async tableSchema(table: string): Promise<TableSchema | null> {
+    const columns = await this.#describe(table);
+    return columns ? Object.fromEntries(columns.map(([n, t]) => [n, logicalType(t)])) : null;
   }
 
-  async append(
-    table: string,
-    _schema: TableSchema,
-    rows: readonly Row[],
-    options: AppendOptions = {},
-  ): Promise<number> {
-    const columns = await this.#describe(table);
-    if (!columns) throw new MetadataStoreError(`Table "${table}" does not exist`, { table });
-    const key = options.idempotencyKey;
-    if (key !== undefined)
-      await this.#driver.run(
-        `CREATE TABLE IF NOT EXISTS ${IDEMPOTENCY_TABLE} (idempotency_key VARCHAR PRIMARY KEY, table_name VARCHAR, row_count BIGINT, written_at TIMESTAMPTZ)`,
+  async write(writes: readonly TableWrite[]): Promise<number[]> {
+    const driver = this.#driver;
+    return driver.appendParts(SCRATCH, async (c) => {
+      const parts: AppendPart[] = [];
+      for (const w of writes) {
+        const existing = await driver.layoutOn(c, w.table);
+        const have = new Set(existing?.map(([n]) => n));
+        const added = Object.entries(w.schema).filter(([n]) => !have.has(n));
+        const ddl = existing
+          ? added.map(([n, t]) => `ALTER TABLE ${q(w.table)} ADD COLUMN ${q(n)} ${duckdbDialect.typeName(t)}`)
+          : [
+              `CREATE TABLE ${q(w.table)} (${added.map(([n, t]) => `${q(n)} ${duckdbDialect.typeName(t)}`).join(", ")})`,
+            ];
+        if (w.idempotency)
+          ddl.unshift(
+            `CREATE TABLE IF NOT EXISTS ${IDEMPOTENCY_TABLE} (table_name VARCHAR, idempotency_key VARCHAR, fingerprint VARCHAR, row_count BIGINT, written_at TIMESTAMPTZ, PRIMARY KEY (table_name, idempotency_key))`,
+          );
+        const columns: Array<[string, string]> = [
+          ...(existing ?? []),
+          ...added.map(([n, t]): [string, string] => [n, describedType(t)]),
+        ];
+        parts.push({
+          table: w.table,
+          target: q(w.table),
+          ddl,
+          columns,
+          rows: w.rows,
+          before: w.idempotency && ((c) => claimIdempotencyKey(c, w)),
+        });
+      }
+      return parts;
+    });
+  }
+
+  async appendTombstones(query: ReadQuery, values: TombstoneValues): Promise<number> {
+    const columns = await this.#describe(query.table);
+    if (!columns) return 0;
+    const select = columns.map(([n]) => (n in values ? `${literal(values[n])} AS ${q(n)}` : q(n)));
+    return this.#driver.exclusive(async (c) => {
+      const result = await c.run(
+        `INSERT INTO ${q(query.table)} (${columns.map(([n]) => q(n)).join(", ")}) SELECT ${select.join(", ")} FROM (${compileRead({ ...query, columns: null })})`,
       );
-    return this.#driver.append(q(table), columns, rows, SCRATCH, async (c) => {
-      if (key === undefined) return true;
-      const seen = await c.runAndReadAll(
-        `SELECT 1 FROM ${IDEMPOTENCY_TABLE} WHERE idempotency_key = ${s(key)}`,
-      );
-      if (seen.currentRowCount > 0) return false;
-      await c.run(`INSERT INTO ${IDEMPOTENCY_TABLE} VALUES (${s(key)}, ${s(table)}, ${rows.length}, now())`);
-      return true;
+      return result.rowsChanged;
     });
   }
 
@@ -160,7 +195,7 @@ class DuckDBBackend implements Backend {
   }
   async dropTable(table: string): Promise<void> {
     await this.#driver.run(`DROP TABLE IF EXISTS ${q(table)}`);
-    this.#tables.delete(table);
+    this.#driver.forget(table);
   }
 
   async resolveUpdate(plan: ResolveUpdatePlan): Promise<IncrementSource> {
@@ -218,7 +253,6 @@ class DuckDBBackend implements Backend {
     await this.#driver.run(
       `CREATE OR REPLACE TABLE ${relation} (${cols.map(([n, t]) => `${q(n)} ${t}`).join(", ")})`,
     );
-    // DESCRIBE spells TIMESTAMPTZ out; the append path keys its fast conversions on that spelling.
     const described: Array<[string, string]> = cols.map(([n, t]) => [
       n,
       t === "TIMESTAMPTZ" ? "TIMESTAMP WITH TIME ZONE" : t,
@@ -315,6 +349,49 @@ class DuckDBBackend implements Backend {
       },
     };
   }
+}
+
+/** Records an idempotency key in the write's transaction: false for a replay, an error for a conflict. */
+async function claimIdempotencyKey(c: DuckDBConnection, w: TableWrite): Promise<boolean> {
+  const { key, fingerprint } = w.idempotency!;
+  const seen = await c.runAndReadAll(
+    `SELECT fingerprint FROM ${IDEMPOTENCY_TABLE} WHERE table_name = ${s(w.table)} AND idempotency_key = ${s(key)}`,
+  );
+  if (seen.currentRowCount > 0) {
+    if (seen.getRows()[0][0] === fingerprint) return false;
+    throw new IdempotencyConflictError(
+      `Idempotency key "${key}" was already used on feature "${w.feature}" for different rows`,
+      { feature: w.feature, idempotencyKey: key },
+    );
+  }
+  await c.run(
+    `INSERT INTO ${IDEMPOTENCY_TABLE} VALUES (${s(w.table)}, ${s(key)}, ${s(fingerprint)}, ${w.rows.length}, now())`,
+  );
+  return true;
+}
+
+/** DuckDB type (as DESCRIBE spells it) → logical type; unknown types (lists, structs) are JSON-like. */
+function logicalType(duckdbType: string): ColumnType {
+  if (duckdbType === "VARCHAR") return "string";
+  if (/^(BIGINT|INTEGER|SMALLINT|TINYINT|HUGEINT|UBIGINT|UINTEGER|USMALLINT|UTINYINT)$/.test(duckdbType))
+    return "integer";
+  if (/^(DOUBLE|FLOAT|REAL|DECIMAL)/.test(duckdbType)) return "float";
+  if (duckdbType === "BOOLEAN") return "boolean";
+  if (duckdbType.startsWith("TIMESTAMP")) return "timestamp";
+  if (duckdbType.startsWith("MAP(")) return "map";
+  return "json";
+}
+
+/** DESCRIBE spells TIMESTAMPTZ out; the append path keys its fast conversions on that spelling. */
+function describedType(type: ColumnType): string {
+  const name = duckdbDialect.typeName(type);
+  return name === "TIMESTAMPTZ" ? "TIMESTAMP WITH TIME ZONE" : name;
+}
+
+function literal(value: unknown): string {
+  if (value instanceof Date) return `make_timestamptz(${BigInt(value.getTime()) * 1000n})`;
+  if (value === undefined) return "NULL";
+  return sqlLiteral(value as string | number | boolean | bigint | null);
 }
 
 /** Adds the data-version columns, equal to the provenance ones (copied: callers may mutate rows). */

@@ -26,29 +26,46 @@ export function appendValue(
     appender.appendNull();
     return;
   }
+  // No coercion: "false" is not stored as true, nor "abc" as NaN (core checks first; this is the backstop).
+  const reject = (): never => {
+    throw new MetadataSchemaError(
+      `Cannot store ${describe(value)} in column "${column}" (${type}) of table "${table}"`,
+      { column, table },
+    );
+  };
+  const integer = typeof value === "bigint" || (typeof value === "number" && Number.isInteger(value));
   try {
     switch (type) {
       case "VARCHAR":
-        appender.appendVarchar(typeof value === "string" ? value : String(value));
+        if (typeof value !== "string") reject();
+        appender.appendVarchar(value as string);
         return;
       case "BIGINT":
+        if (!integer) reject();
         appender.appendBigInt(BigInt(value as number | bigint));
         return;
       case "UBIGINT":
+        if (!integer) reject();
         appender.appendUBigInt(BigInt(value as number | bigint));
         return;
       case "INTEGER":
+        if (!integer) reject();
         appender.appendInteger(Number(value));
         return;
       case "DOUBLE":
+        if (typeof value !== "number" && typeof value !== "bigint") reject();
         appender.appendDouble(Number(value));
         return;
       case "BOOLEAN":
-        appender.appendBoolean(Boolean(value));
+        if (typeof value !== "boolean") reject();
+        appender.appendBoolean(value as boolean);
         return;
-      case "TIMESTAMP WITH TIME ZONE":
-        appender.appendTimestampTZ(timestampOf(toDate(value).getTime()));
+      case "TIMESTAMP WITH TIME ZONE": {
+        const ms = toDate(value).getTime();
+        if (Number.isNaN(ms)) reject();
+        appender.appendTimestampTZ(timestampOf(ms));
         return;
+      }
       case "JSON":
         appender.appendVarchar(typeof value === "string" ? value : JSON.stringify(value));
         return;
@@ -67,15 +84,20 @@ export function appendValue(
         appender.appendValue(value as DuckDBValue);
     }
   } catch (e) {
+    if (e instanceof MetadataSchemaError) throw e;
     throw new MetadataSchemaError(
-      `Cannot store ${JSON.stringify(value)} in column "${column}" (${type}) of table "${table}"`,
-      {
-        column,
-        table,
-        cause: String(e),
-      },
+      `Cannot store ${describe(value)} in column "${column}" (${type}) of table "${table}"`,
+      { column, table },
+      { cause: e },
     );
   }
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Date) return `date ${value.toISOString()}`;
+  if (typeof value === "bigint") return `bigint ${value}`;
+  const shown = JSON.stringify(value) ?? String(value);
+  return `${Array.isArray(value) ? "array" : typeof value} ${shown.length > 60 ? `${shown.slice(0, 57)}...` : shown}`;
 }
 
 // Rows of one write share their timestamps: convert each distinct millisecond once.

@@ -7,6 +7,7 @@ import { incrementSuite } from "./suites/increment.js";
 import { lineageSuite } from "./suites/lineage.js";
 import { resolveUpdateSuite } from "./suites/resolve-update.js";
 import { writeReadSuite } from "./suites/write-read.js";
+import { writeSafetySuite } from "./suites/write-safety.js";
 
 export type { BackendConformanceOptions } from "./harness.js";
 
@@ -22,6 +23,7 @@ export function backendConformanceSuite(options: BackendConformanceOptions): voi
   const resolved = resolveOptions(options);
   describe(`backend conformance: ${options.name}`, () => {
     writeReadSuite(resolved);
+    writeSafetySuite(resolved);
     deleteSuite(resolved);
     fallbackSuite(resolved);
     resolveUpdateSuite(resolved);

@@ -85,3 +85,5 @@ export class StoreLockedError extends defineError("STORE_LOCKED") {}
 export class InvalidConfigError extends defineError("INVALID_CONFIG") {}
 export class FilterParseError extends defineError("FILTER_PARSE_ERROR") {}
 export class InvariantViolationError extends defineError("INVARIANT_VIOLATION") {}
+export class IdempotencyConflictError extends defineError("IDEMPOTENCY_CONFLICT") {}
+export class StoreClosedError extends defineError("STORE_CLOSED") {}

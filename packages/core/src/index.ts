@@ -81,7 +81,8 @@ export { tupleKey, compareValues } from "./engine/row-keys.js";
 export {
   BACKEND_SPEC_VERSION,
   type AccessMode,
-  type AppendOptions,
+  type TableWrite,
+  type TombstoneValues,
   type Backend,
   type BackendCapabilities,
   type IncrementSource,
@@ -100,7 +101,8 @@ export {
   type FeatureRow,
   type FeatureReadRow,
 } from "./store/metadata-store.js";
-export { prepareWrite, tableSchemaOf, inferType } from "./store/write-preparation.js";
+export { prepareWrite, tableSchemaOf, inferType, valueFits } from "./store/write-preparation.js";
+export { writeFingerprint } from "./store/idempotency.js";
 export {
   FEATURE_VERSIONS_KEY,
   EVENTS_KEY,

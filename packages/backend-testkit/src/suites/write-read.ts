@@ -186,7 +186,10 @@ export function writeReadSuite(options: ResolvedOptions): void {
       ).rejects.toMatchObject({ code: "METADATA_SCHEMA_ERROR" });
       expect(await store.write(raw, rawRows(3), { idempotencyKey: "wf-1/video/raw/0" })).toBe(3);
       expect(await store.write(raw, rawRows(3), { idempotencyKey: "wf-1/video/raw/0" })).toBe(0);
-      expect(await store.write(raw, rawRows(3, "-x"), { idempotencyKey: "wf-1/video/raw/0" })).toBe(0);
+      // the same key with other rows is a conflict, never a silent 0
+      await expect(
+        store.write(raw, rawRows(3, "-x"), { idempotencyKey: "wf-1/video/raw/0" }),
+      ).rejects.toMatchObject({ code: "IDEMPOTENCY_CONFLICT", feature: "video/raw" });
       expect(await store.count(raw, { withSampleHistory: true })).toBe(3);
       expect(await store.write(raw, rawRows(2, "-v2"), { idempotencyKey: "wf-1/video/raw/1" })).toBe(2);
       expect(await store.write(raw, [rawRow(2, "-v2")])).toBe(1);

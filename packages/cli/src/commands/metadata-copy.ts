@@ -156,8 +156,8 @@ async function copyFeature(
     })) {
       if (batch.length === 0) continue;
       const schema = tableSchemaOf(def, declared, batch);
-      await destination.backend.ensureTable(table, schema);
-      entry.rows += await destination.backend.append(table, schema, batch);
+      const [n] = await destination.backend.write([{ table, feature: key.toString(), schema, rows: batch }]);
+      entry.rows += n;
       onRows(entry.rows);
     }
     if (entry.rows === 0) entry.skipped = "no rows to copy";

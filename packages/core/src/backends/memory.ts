@@ -2,24 +2,26 @@ import { evaluateResolveUpdate } from "../engine/reference-engine.js";
 import { readLatest } from "../engine/read-latest.js";
 import { matchesAll } from "../engine/evaluate-expression.js";
 import { tupleKey } from "../engine/row-keys.js";
-import { MetadataStoreError } from "../errors.js";
+import { IdempotencyConflictError, MetadataStoreError, TableNotFoundError } from "../errors.js";
 import type { Expr } from "../plan/expression.js";
 import type { ReadQuery } from "../plan/read-query.js";
 import type { IncrementCounts, IncrementKind, ResolveUpdatePlan, Row } from "../plan/resolve-update-plan.js";
 import {
   BACKEND_SPEC_VERSION,
-  type AppendOptions,
   type Backend,
   type IncrementSource,
   type StagedIncrementSource,
   type TableSchema,
+  type TableWrite,
+  type TombstoneValues,
 } from "../store/backend.js";
 import { HASH_ALGORITHMS, type HashAlgorithm } from "../versioning/hash-algorithms.js";
 
 interface MemoryTable {
-  columns: Set<string>;
+  columns: Map<string, TableSchema[string]>;
   rows: Row[];
-  idempotencyKeys: Set<string>;
+  /** idempotency key → fingerprint of the rows it wrote */
+  idempotencyKeys: Map<string, string>;
 }
 
 export interface MemoryBackendOptions {
@@ -69,34 +71,58 @@ class MemoryBackend implements Backend {
   }
   async tableColumns(table: string): Promise<string[] | null> {
     const t = this.#tables.get(table);
-    return t ? [...t.columns] : null;
+    return t ? [...t.columns.keys()] : null;
   }
-  async ensureTable(table: string, schema: TableSchema): Promise<void> {
-    const t = this.#tables.get(table) ?? {
-      columns: new Set<string>(),
-      rows: [],
-      idempotencyKeys: new Set<string>(),
-    };
-    for (const c of Object.keys(schema)) t.columns.add(c);
-    this.#tables.set(table, t);
-  }
-  async append(
-    table: string,
-    schema: TableSchema,
-    rows: readonly Row[],
-    options: AppendOptions = {},
-  ): Promise<number> {
+  async tableSchema(table: string): Promise<TableSchema | null> {
     const t = this.#tables.get(table);
-    if (!t) throw new MetadataStoreError(`Table "${table}" does not exist`, { table });
-    if (options.idempotencyKey !== undefined) {
-      if (t.idempotencyKeys.has(options.idempotencyKey)) return 0;
-      t.idempotencyKeys.add(options.idempotencyKey);
-    }
-    for (const c of Object.keys(schema)) t.columns.add(c);
-    // Copies, so callers mutating their objects cannot alter stored history.
-    for (const r of rows) t.rows.push(structuredClone(r));
+    return t ? Object.fromEntries(t.columns) : null;
+  }
+
+  async write(writes: readonly TableWrite[]): Promise<number[]> {
+    // Check everything before touching anything: the write is all-or-nothing.
+    const replays = writes.map((w) => {
+      const key = w.idempotency?.key;
+      const seen = key === undefined ? undefined : this.#tables.get(w.table)?.idempotencyKeys.get(key);
+      if (seen === undefined) return false;
+      if (seen !== w.idempotency!.fingerprint)
+        throw new IdempotencyConflictError(
+          `Idempotency key "${key}" was already used on feature "${w.feature}" for different rows`,
+          { feature: w.feature, idempotencyKey: key },
+        );
+      return true;
+    });
+    writes.forEach((w, i) => {
+      if (replays[i]) return;
+      const t: MemoryTable = this.#tables.get(w.table) ?? {
+        columns: new Map(),
+        rows: [],
+        idempotencyKeys: new Map(),
+      };
+      this.#tables.set(w.table, t);
+      for (const [c, type] of Object.entries(w.schema))
+        if (!t.columns.has(c)) {
+          t.columns.set(c, type);
+          for (const r of t.rows) r[c] = null; // as SQL: a new column is null in older rows
+        }
+      if (w.idempotency) t.idempotencyKeys.set(w.idempotency.key, w.idempotency.fingerprint);
+      // Copies, so callers mutating their objects cannot alter stored history.
+      for (const r of w.rows) {
+        const row = structuredClone(r);
+        for (const c of t.columns.keys()) if (!(c in row)) row[c] = null;
+        t.rows.push(row);
+      }
+    });
+    return writes.map((w, i) => (replays[i] ? 0 : w.rows.length));
+  }
+
+  async appendTombstones(query: ReadQuery, values: TombstoneValues): Promise<number> {
+    const t = this.#tables.get(query.table);
+    if (!t) throw new TableNotFoundError(`Table "${query.table}" does not exist`, { table: query.table });
+    const rows = readLatest(t.rows, { ...query, columns: null });
+    for (const r of rows) t.rows.push({ ...structuredClone(r), ...values });
     return rows.length;
   }
+
   async *read(query: ReadQuery, batchSize: number): AsyncIterable<Row[]> {
     const rows = this.#readRows(query);
     for (let i = 0; i < rows.length; i += batchSize)
@@ -119,7 +145,7 @@ class MemoryBackend implements Backend {
   async resolveUpdate(plan: ResolveUpdatePlan): Promise<IncrementSource> {
     const result = await evaluateResolveUpdate(plan, async (q) => {
       const t = this.#tables.get(q.table);
-      return t ? { rows: readLatest(t.rows, q), columns: [...t.columns] } : null;
+      return t ? { rows: readLatest(t.rows, q), columns: [...t.columns.keys()] } : null;
     });
     const byKind: Record<IncrementKind, Row[]> = {
       new: result.new,

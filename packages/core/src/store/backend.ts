@@ -5,7 +5,7 @@ import type { ColumnType } from "../spec/system-columns.js";
 import type { HashAlgorithm } from "../versioning/hash-algorithms.js";
 
 /** Version of this contract; backends declare the one they implement. */
-export const BACKEND_SPEC_VERSION = "v1";
+export const BACKEND_SPEC_VERSION = "v2";
 
 export type AccessMode = "r" | "w";
 
@@ -20,10 +20,24 @@ export interface BackendCapabilities {
 /** Column name → logical type; system columns included. */
 export type TableSchema = Readonly<Record<string, ColumnType>>;
 
-export interface AppendOptions {
-  /** A retried append with the same key adds nothing (idempotent writes). */
-  readonly idempotencyKey?: string;
+/** One table's part of an all-or-nothing `write`. */
+export interface TableWrite {
+  readonly table: string;
+  /** Feature key (for errors); the system key for system tables. */
+  readonly feature: string;
+  /** Every column the rows may carry, with its logical type; missing columns are added. */
+  readonly schema: TableSchema;
+  /** Fully prepared rows (system columns filled, values checked against `schema`). */
+  readonly rows: readonly Row[];
+  /**
+   * Idempotency, scoped by table: a replay with the same key and fingerprint appends nothing
+   * (0); the same key with another fingerprint is an `IdempotencyConflictError`.
+   */
+  readonly idempotency?: { readonly key: string; readonly fingerprint: string };
 }
+
+/** Column overrides of the tombstones a soft delete appends (SPEC §4.4). */
+export type TombstoneValues = Readonly<Record<string, unknown>>;
 
 /**
  * What a metadata store asks of an engine. Core owns every semantic (plans, hashing rules, system
@@ -45,10 +59,20 @@ export interface Backend {
   listTables(): Promise<string[]>;
   /** Column names of a table, or null when it does not exist. */
   tableColumns(table: string): Promise<string[] | null>;
-  /** Creates the table when missing; adds missing columns when it exists. */
-  ensureTable(table: string, schema: TableSchema): Promise<void>;
-  /** All-or-nothing append of fully prepared rows. Returns rows appended (0 for a duplicate idempotency key). */
-  append(table: string, schema: TableSchema, rows: readonly Row[], options?: AppendOptions): Promise<number>;
+  /** Logical type of each column of a table, or null when it does not exist. */
+  tableSchema(table: string): Promise<TableSchema | null>;
+  /**
+   * One transaction for every table of `writes`: creates missing tables, adds missing columns,
+   * checks idempotency keys and appends the rows. Either all of it happens or none of it (a failed,
+   * rejected or killed write leaves tables, columns and rows as they were). Returns the rows
+   * appended per write, in order (0 for an idempotent replay).
+   */
+  write(writes: readonly TableWrite[]): Promise<number[]>;
+  /**
+   * Appends, in the engine, a copy of every row `query` returns with `values` overriding columns:
+   * the tombstones of a soft delete. Returns rows appended.
+   */
+  appendTombstones(query: ReadQuery, values: TombstoneValues): Promise<number>;
   /** Rows per `query`, in batches of at most `batchSize`. */
   read(query: ReadQuery, batchSize: number): AsyncIterable<Row[]>;
   count(query: ReadQuery): Promise<number>;

@@ -1,5 +1,8 @@
 import type { IncrementCounts, IncrementKind, Row } from "../plan/resolve-update-plan.js";
 import type { IncrementSource, StagedIncrementSource } from "./backend.js";
+import { type OpenCheck, openOnly, whileOpen } from "./open-guard.js";
+
+const ALWAYS_OPEN: OpenCheck = () => true;
 
 export interface BatchOptions {
   /** Rows per batch. Default 1000. */
@@ -13,15 +16,18 @@ export interface BatchOptions {
 export class Increment implements AsyncDisposable {
   readonly feature: string;
   readonly #source: IncrementSource;
+  readonly #isOpen: OpenCheck;
   #counts: IncrementCounts | undefined;
 
-  constructor(feature: string, source: IncrementSource) {
+  /** `isOpen` tells whether the store is still open: reading a closed store's increment throws STORE_CLOSED. */
+  constructor(feature: string, source: IncrementSource, isOpen: OpenCheck = ALWAYS_OPEN) {
     this.feature = feature;
     this.#source = source;
+    this.#isOpen = isOpen;
   }
 
   async counts(): Promise<IncrementCounts> {
-    this.#counts ??= await this.#source.counts();
+    this.#counts ??= await openOnly(this.#isOpen, `counting "${this.feature}"`, () => this.#source.counts());
     return this.#counts;
   }
 
@@ -38,7 +44,8 @@ export class Increment implements AsyncDisposable {
   }
 
   async *batches(kind: IncrementKind, options: BatchOptions = {}): AsyncGenerator<Row[]> {
-    for await (const batch of this.#source.rows(kind, batchSizeOf(options)))
+    const rows = this.#source.rows(kind, batchSizeOf(options));
+    for await (const batch of whileOpen(rows, this.#isOpen, `reading ${kind} rows of "${this.feature}"`))
       if (batch.length > 0) yield batch;
   }
 
@@ -46,20 +53,25 @@ export class Increment implements AsyncDisposable {
   async toArray(): Promise<{ new: Row[]; stale: Row[]; orphaned: Row[] }> {
     const out = { new: [] as Row[], stale: [] as Row[], orphaned: [] as Row[] };
     for (const kind of ["new", "stale", "orphaned"] as const)
-      for await (const b of this.#source.rows(kind, 10_000)) out[kind].push(...b);
+      for await (const b of this.batches(kind, { batchSize: 10_000 })) for (const r of b) out[kind].push(r);
     return out;
   }
 
   /** Percentage of input ids already materialised (stale counts as done); null without input. */
   async progress(): Promise<number | null> {
-    const p = await this.#source.progress();
+    const p = await openOnly(this.#isOpen, `reading progress of "${this.feature}"`, () =>
+      this.#source.progress(),
+    );
     if (!p || p.total === 0) return null;
     return ((p.total - p.missing) / p.total) * 100;
   }
 
   /** Materialises the increment under `stageId` so that workers can page through it by batch number. */
   async stage(stageId: string): Promise<StagedIncrement> {
-    return new StagedIncrement(await this.#source.stage(stageId));
+    const staged = await openOnly(this.#isOpen, `staging "${this.feature}"`, () =>
+      this.#source.stage(stageId),
+    );
+    return new StagedIncrement(staged, this.#isOpen);
   }
 
   async dispose(): Promise<void> {
@@ -74,14 +86,16 @@ export class Increment implements AsyncDisposable {
 /** A staged increment: rows to process numbered 0..n-1, fetched by batch number. */
 export class StagedIncrement {
   readonly #source: StagedIncrementSource;
-  constructor(source: StagedIncrementSource) {
+  readonly #isOpen: OpenCheck;
+  constructor(source: StagedIncrementSource, isOpen: OpenCheck = ALWAYS_OPEN) {
     this.#source = source;
+    this.#isOpen = isOpen;
   }
   get stageId(): string {
     return this.#source.stageId;
   }
   counts(): Promise<IncrementCounts> {
-    return this.#source.counts();
+    return openOnly(this.#isOpen, `counting stage "${this.stageId}"`, () => this.#source.counts());
   }
   async batchCount(batchSize: number): Promise<number> {
     const c = await this.counts();
@@ -89,10 +103,13 @@ export class StagedIncrement {
   }
   /** Batch `index` (0-based) of the rows to process. */
   batch(index: number, batchSize: number): Promise<Row[]> {
-    return this.#source.page(index * batchSize, batchSize);
+    return openOnly(this.#isOpen, `reading batch ${index} of stage "${this.stageId}"`, () =>
+      this.#source.page(index * batchSize, batchSize),
+    );
   }
   async *orphans(options: BatchOptions = {}): AsyncGenerator<Row[]> {
-    yield* this.#source.orphans(batchSizeOf(options));
+    const rows = this.#source.orphans(batchSizeOf(options));
+    yield* whileOpen(rows, this.#isOpen, `reading orphans of stage "${this.stageId}"`);
   }
   drop(): Promise<void> {
     return this.#source.drop();

@@ -1,6 +1,7 @@
 import {
   FeatureNotFoundError,
   HashAlgorithmNotSupportedError,
+  MetadataSchemaError,
   StoreNotOpenError,
   SystemDataNotFoundError,
   TableNotFoundError,
@@ -21,10 +22,18 @@ import {
   specToJson,
   toFeatureKey,
 } from "../spec/define-feature.js";
-import { DELETED_AT, FEATURE_VERSION, type SystemColumn } from "../spec/system-columns.js";
+import {
+  DELETED_AT,
+  FEATURE_VERSION,
+  MATERIALIZATION_ID,
+  type SystemColumn,
+} from "../spec/system-columns.js";
 import type { HashAlgorithm } from "../versioning/hash-algorithms.js";
 import { assertHashAlgorithm } from "../versioning/hash-algorithms.js";
-import type { AccessMode, Backend } from "./backend.js";
+import type { AccessMode, Backend, TableWrite } from "./backend.js";
+import { writeFingerprint } from "./idempotency.js";
+import { whileOpen } from "./open-guard.js";
+import { TableLocks } from "./table-locks.js";
 import { Increment, StagedIncrement } from "./increment.js";
 import {
   FEATURE_VERSIONS_KEY,
@@ -124,6 +133,7 @@ export class MetadataStore implements AsyncDisposable {
   readonly #autoCreate: boolean;
   #open = false;
   #lastTimestamp = 0;
+  readonly #locks = new TableLocks();
 
   private constructor(backend: Backend, options: MetadataStoreOptions) {
     this.backend = backend;
@@ -192,59 +202,91 @@ export class MetadataStore implements AsyncDisposable {
   ): Promise<number> {
     this.#assertWritable();
     const def = this.graph.get(feature as FeatureRef);
-    return this.#writePrepared(def, rows as readonly Row[], options, false);
+    const [n] = await this.#commit([[def, rows as readonly Row[]]], options);
+    return n;
   }
 
-  /** Writes several features, dependents first (so a crash never leaves a parent newer than its children). */
+  /**
+   * Writes several features in one transaction: every feature's rows are checked first, then all
+   * are committed together or none is. An idempotency key applies to each feature separately.
+   */
   async writeMulti(
     batches: ReadonlyMap<FeatureRef, readonly Row[]> | Record<string, readonly Row[]>,
     options: WriteOptions = {},
   ): Promise<number> {
     this.#assertWritable();
     const entries = batches instanceof Map ? [...batches.entries()] : Object.entries(batches);
-    const byKey = new Map(entries.map(([k, rows]) => [toFeatureKey(k as FeatureRef).toString(), rows]));
-    let total = 0;
-    for (const key of this.graph.topologicalSort(byKey.keys(), { descending: true }))
-      total += await this.write(key, byKey.get(key.toString())!, options);
-    return total;
-  }
-
-  async #writePrepared(
-    def: FeatureDefinition,
-    rows: readonly Row[],
-    options: WriteOptions,
-    softDelete: boolean,
-  ): Promise<number> {
-    if (rows.length === 0) return 0;
-    const prepared = prepareWrite(def, rows, {
-      graph: this.graph,
-      hashAlgorithm: this.hashAlgorithm,
-      truncation: this.truncation,
-      timestamp: this.#timestamp(),
-      materializationId: options.materializationId ?? this.#materializationId,
-      preserveFeatureVersion: options.preserveFeatureVersion ?? softDelete,
-      softDelete,
-      validate: options.validate ?? true,
-    });
-    await this.#ensureTable(def.key, prepared.schema);
-    return this.backend.append(def.key.tableName, prepared.schema, prepared.rows, {
-      idempotencyKey: options.idempotencyKey,
-    });
-  }
-
-  async #ensureTable(key: FeatureKey, schema: Record<string, any>): Promise<void> {
-    if (await this.backend.tableExists(key.tableName)) {
-      await this.backend.ensureTable(key.tableName, schema);
-      return;
+    const byKey = new Map<string, readonly Row[]>();
+    for (const [k, rows] of entries) {
+      const key = toFeatureKey(k as FeatureRef).toString();
+      if (byKey.has(key))
+        throw new ValidationError(`writeMulti names feature "${key}" twice`, { feature: key });
+      byKey.set(key, rows);
     }
-    if (!this.#autoCreate)
-      throw new TableNotFoundError(
-        `Table "${key.tableName}" for feature "${key}" does not exist and autoCreateTables is off`,
-        {
-          feature: key.toString(),
-        },
-      );
-    await this.backend.ensureTable(key.tableName, schema);
+    // Dependents first, as SPEC §4.3 orders them (one transaction makes the order unobservable).
+    const ordered = this.graph
+      .topologicalSort(byKey.keys(), { descending: true })
+      .map((key) => [this.graph.get(key), byKey.get(key.toString())!] as const);
+    const counts = await this.#commit(ordered, options);
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** Checks and prepares every feature's rows, then hands them to the backend as one write. */
+  async #commit(
+    entries: ReadonlyArray<readonly [FeatureDefinition, readonly Row[]]>,
+    options: WriteOptions,
+    softDelete = false,
+  ): Promise<number[]> {
+    for (const [def, rows] of entries)
+      if (!Array.isArray(rows))
+        throw new MetadataSchemaError(`Cannot write feature "${def.key}": rows must be an array`, {
+          feature: def.key.toString(),
+        });
+    const live = entries.filter(([, rows]) => rows.length > 0);
+    if (live.length === 0) return entries.map(() => 0);
+    const timestamp = this.#timestamp();
+    const appended = await this.#locks.run(
+      live.map(([def]) => def.key.tableName),
+      async () => {
+        const writes: TableWrite[] = [];
+        for (const [def, rows] of live) {
+          const table = def.key.tableName;
+          const existing = await this.backend.tableSchema(table);
+          if (!existing && !this.#autoCreate)
+            throw new TableNotFoundError(
+              `Table "${table}" for feature "${def.key}" does not exist and autoCreateTables is off`,
+              { feature: def.key.toString() },
+            );
+          const prepared = prepareWrite(def, rows, {
+            graph: this.graph,
+            hashAlgorithm: this.hashAlgorithm,
+            truncation: this.truncation,
+            timestamp,
+            materializationId: options.materializationId ?? this.#materializationId,
+            preserveFeatureVersion: options.preserveFeatureVersion ?? false,
+            softDelete,
+            validate: options.validate ?? true,
+            existing,
+          });
+          const key = options.idempotencyKey;
+          writes.push({
+            table,
+            feature: def.key.toString(),
+            schema: prepared.schema,
+            rows: prepared.rows,
+            idempotency:
+              key === undefined
+                ? undefined
+                : { key, fingerprint: writeFingerprint(this.graph.featureVersion(def.key), rows) },
+          });
+        }
+        return this.backend.write(writes);
+      },
+    );
+    return entries.map(([def]) => {
+      const i = live.findIndex(([d]) => d === def);
+      return i < 0 ? 0 : appended[i];
+    });
   }
 
   /** Strictly increasing per store, so two writes in one millisecond still order. */
@@ -274,7 +316,8 @@ export class MetadataStore implements AsyncDisposable {
     const store = await this.findStoreFor(feature, options.allowFallback ?? true);
     const key = toFeatureKey(feature);
     if (!store) throw this.#notFound(key, options.allowFallback ?? true);
-    yield* store.backend.read(store.#readQuery(key, options), options.batchSize ?? READ_BATCH);
+    const rows = store.backend.read(store.#readQuery(key, options), options.batchSize ?? READ_BATCH);
+    yield* whileOpen(rows, () => this.#open && store.#open, `reading "${key}"`);
   }
 
   /** Rows `read` would return, counted in the engine. */
@@ -335,7 +378,8 @@ export class MetadataStore implements AsyncDisposable {
     this.#assertOpen();
     const key = toFeatureKey(feature);
     const plan = await this.planResolveUpdate(key, options);
-    return new Increment(key.toString(), await this.backend.resolveUpdate(plan));
+    const isOpen = () => this.#open;
+    return new Increment(key.toString(), await this.backend.resolveUpdate(plan), isOpen);
   }
 
   /** The resolve-update plan this store would run (exposed for backends, tests and `metaxy plan`). */
@@ -384,7 +428,7 @@ export class MetadataStore implements AsyncDisposable {
   /** Re-attaches an increment staged with `Increment.stage(stageId)`. */
   async openStagedIncrement(stageId: string): Promise<StagedIncrement> {
     this.#assertOpen();
-    return new StagedIncrement(await this.backend.openStage(stageId));
+    return new StagedIncrement(await this.backend.openStage(stageId), () => this.#open);
   }
 
   // ---- deletes ----
@@ -399,21 +443,29 @@ export class MetadataStore implements AsyncDisposable {
     const def = this.graph.get(feature);
     const exprs = parseFilters((filters ?? []) as any);
     if (options.soft ?? true) {
-      const rows = await this.read(def.key, {
+      const store = await this.findStoreFor(def.key, true);
+      if (!store) return 0;
+      const query = this.#readQuery(def.key, {
         filters: exprs,
         withFeatureHistory: options.withFeatureHistory,
         withSampleHistory: options.withSampleHistory,
-      }).catch((e) => {
-        if (e instanceof FeatureNotFoundError) return [] as Row[];
-        throw e;
       });
       const ts = this.#timestamp();
-      return this.#writePrepared(
-        def,
-        rows.map((r) => ({ ...r, [DELETED_AT]: ts })),
-        {},
-        true,
-      );
+      // Tombstones keep the row (versions, timestamps) and mark it deleted (SPEC §4.4).
+      const tombstone = { [DELETED_AT]: ts, [MATERIALIZATION_ID]: this.#materializationId };
+      if (store === this)
+        return this.#locks.run([def.key.tableName], () => this.backend.appendTombstones(query, tombstone));
+      // Only a fallback store has the feature: its rows' tombstones are written here.
+      let n = 0;
+      for await (const batch of store.backend.read(query, READ_BATCH))
+        n += (
+          await this.#commit(
+            [[def, batch.map((r) => ({ ...r, ...tombstone }))]],
+            { preserveFeatureVersion: true, validate: false },
+            true,
+          )
+        )[0];
+      return n;
     }
     if (!(await this.backend.tableExists(def.key.tableName))) return 0;
     const scope: Expr[] = options.withFeatureHistory
@@ -484,11 +536,15 @@ export class MetadataStore implements AsyncDisposable {
       );
       updated = rows.map((r) => r.feature_key as string);
     }
-    if (rows.length > 0) {
-      const table = FEATURE_VERSIONS_KEY.tableName;
-      await this.backend.ensureTable(table, FEATURE_VERSIONS_SCHEMA);
-      await this.backend.append(table, FEATURE_VERSIONS_SCHEMA, rows);
-    }
+    if (rows.length > 0)
+      await this.backend.write([
+        {
+          table: FEATURE_VERSIONS_KEY.tableName,
+          feature: FEATURE_VERSIONS_KEY.toString(),
+          schema: FEATURE_VERSIONS_SCHEMA,
+          rows,
+        },
+      ]);
     return { projectVersion, alreadyPushed, updatedFeatures: updated };
   }
 

@@ -19,6 +19,7 @@ import {
 } from "../spec/system-columns.js";
 import type { HashAlgorithm } from "../versioning/hash-algorithms.js";
 import { recordProvenance } from "../versioning/record-hash.js";
+import { tupleKey } from "../engine/row-keys.js";
 import type { TableSchema } from "./backend.js";
 
 export interface PrepareWriteOptions {
@@ -34,11 +35,14 @@ export interface PrepareWriteOptions {
   softDelete: boolean;
   /** Validate user columns against the feature's zod schema. */
   validate: boolean;
+  /** Logical types of the stored table, null when it does not exist yet. */
+  existing: TableSchema | null;
 }
 
 /**
- * Fills the system columns of rows about to be appended (SPEC §4.3) and rejects rows that would
- * corrupt the table: missing provenance, missing id values, unknown or ill-typed columns.
+ * Fills the system columns of rows about to be appended (SPEC §4.3) and rejects, before anything
+ * is stored, rows that would corrupt the table: missing or foreign provenance fields, missing or
+ * repeated ids, unknown columns, values that do not fit their column's type.
  */
 export function prepareWrite(
   def: FeatureDefinition,
@@ -47,14 +51,27 @@ export function prepareWrite(
 ): { rows: Row[]; schema: TableSchema } {
   const feature = def.key.toString();
   const fieldKeys = def.spec.fields.map((f) => f.key.toStructKey());
+  const fieldSet = new Set(fieldKeys);
   const featureVersion = options.graph.featureVersion(def.key);
   const projectVersion = options.graph.projectVersion(options.graph.projectOf(def.key));
-  const declared = def.schema ? columnTypesOfSchema(def.schema) : null;
+  const parse = def.schema && options.validate;
+  const types = new ColumnTypes(
+    feature,
+    def.schema ? columnTypesOfSchema(def.schema) : null,
+    options.existing,
+  );
+  const ids = def.spec.idColumns;
+  const seenIds = new Map<string, number>();
   const out: Row[] = new Array(rows.length);
 
   for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    const byField = r[PROVENANCE_BY_FIELD];
+    const input = rows[i];
+    if (input === null || typeof input !== "object" || Array.isArray(input))
+      throw new MetadataSchemaError(
+        `Cannot write feature "${feature}": row ${i} is ${input === null ? "null" : typeof input}, not an object`,
+        { feature, row: i },
+      );
+    const byField = input[PROVENANCE_BY_FIELD];
     if (byField === undefined || byField === null)
       throw new MetadataSchemaError(
         `Cannot write feature "${feature}": row ${i} has no ${PROVENANCE_BY_FIELD}. Copy it from the increment row, or supply it for a root feature.`,
@@ -65,27 +82,27 @@ export function prepareWrite(
         `Cannot write feature "${feature}": row ${i} ${PROVENANCE_BY_FIELD} must be an object of field → version strings`,
         { feature, column: PROVENANCE_BY_FIELD, row: i },
       );
-    for (const f of fieldKeys) {
-      const v = (byField as Record<string, unknown>)[f];
-      if (typeof v !== "string")
-        throw new MetadataSchemaError(
-          `Cannot write feature "${feature}": row ${i} ${PROVENANCE_BY_FIELD} has no string version for field "${f}"`,
-          { feature, field: f, column: PROVENANCE_BY_FIELD, row: i },
-        );
-    }
-    for (const id of def.spec.idColumns)
-      if (r[id] === undefined || r[id] === null)
+    checkFieldMap(feature, i, PROVENANCE_BY_FIELD, byField as Row, fieldKeys, fieldSet, true);
+    for (const id of ids)
+      if (input[id] === undefined || input[id] === null)
         throw new MetadataSchemaError(
           `Cannot write feature "${feature}": row ${i} has no value for id column "${id}"`,
-          {
-            feature,
-            column: id,
-            row: i,
-          },
+          { feature, column: id, row: i },
         );
-    if (def.schema && options.validate) validateUserColumns(def, r, i);
+    // One write holds one row per sample (per version when versions are preserved).
+    const idKey =
+      tupleKey(input, ids) + (options.preserveFeatureVersion ? String(input[FEATURE_VERSION] ?? "") : "");
+    const first = options.softDelete ? undefined : seenIds.get(idKey);
+    if (first !== undefined)
+      throw new MetadataSchemaError(
+        `Cannot write feature "${feature}": rows ${first} and ${i} have the same id (${ids.map((c) => `${c}=${JSON.stringify(input[c])}`).join(", ")}); a write holds one row per sample`,
+        { feature, column: ids.join(","), row: i, firstRow: first },
+      );
+    seenIds.set(idKey, i);
+    const r = parse ? parseUserColumns(def, input, i) : input;
+    if (!parse) types.check(r, i);
 
-    const pbf = pickFields(byField as Record<string, string>, fieldKeys);
+    const pbf = byField as Record<string, string>;
     const provenance = r[PROVENANCE] ?? recordProvenance(options.hashAlgorithm, pbf, options.truncation);
     const keepVersions = options.preserveFeatureVersion && r[FEATURE_VERSION] && r[PROJECT_VERSION];
     let dataVersionByField: Record<string, string> = pbf;
@@ -94,11 +111,12 @@ export function prepareWrite(
     if (dvbf === undefined || dvbf === null) {
       dataVersion ??= provenance;
     } else {
-      if (typeof dvbf !== "object")
+      if (typeof dvbf !== "object" || Array.isArray(dvbf))
         throw new MetadataSchemaError(
           `Cannot write feature "${feature}": row ${i} ${DATA_VERSION_BY_FIELD} must be an object`,
           { feature, column: DATA_VERSION_BY_FIELD, row: i },
         );
+      checkFieldMap(feature, i, DATA_VERSION_BY_FIELD, dvbf as Row, fieldKeys, fieldSet, false);
       // Fields without an override keep their provenance as data version.
       dataVersionByField = { ...pbf };
       for (const k in dvbf as Record<string, unknown>) {
@@ -126,27 +144,58 @@ export function prepareWrite(
     for (const k in r) if (!(k in row)) row[k] = r[k];
     out[i] = row;
   }
-  return { rows: out, schema: tableSchemaOf(def, declared, out) };
+  return { rows: out, schema: types.schema(ids) };
 }
 
-function pickFields(byField: Record<string, string>, fieldKeys: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const f of fieldKeys) out[f] = byField[f];
-  return out;
+/** A `*_by_field` map names exactly the feature's fields (provenance: all of them), with string versions. */
+function checkFieldMap(
+  feature: string,
+  row: number,
+  column: string,
+  map: Row,
+  fieldKeys: readonly string[],
+  fieldSet: ReadonlySet<string>,
+  complete: boolean,
+): void {
+  for (const k in map) {
+    if (!fieldSet.has(k))
+      throw new MetadataSchemaError(
+        `Cannot write feature "${feature}": row ${row} ${column} has "${k}", which is not a field of the feature (fields: ${fieldKeys.join(", ")})`,
+        { feature, field: k, column, row },
+      );
+    const v = map[k];
+    if (typeof v !== "string" && !(v === null && !complete))
+      throw new MetadataSchemaError(
+        `Cannot write feature "${feature}": row ${row} ${column} has a non-string version for field "${k}"`,
+        { feature, field: k, column, row },
+      );
+  }
+  if (complete)
+    for (const f of fieldKeys)
+      if (typeof map[f] !== "string")
+        throw new MetadataSchemaError(
+          `Cannot write feature "${feature}": row ${row} ${column} has no string version for field "${f}"`,
+          { feature, field: f, column, row },
+        );
 }
 
-function validateUserColumns(def: FeatureDefinition, row: Row, index: number): void {
+/** The row with its user columns replaced by what the feature's zod schema parses them to. */
+function parseUserColumns(def: FeatureDefinition, row: Row, index: number): Row {
   const feature = def.key.toString();
   const shape = def.schema!.shape;
   const user: Row = {};
-  for (const [k, v] of Object.entries(row)) {
-    if (isSystemColumn(k)) continue;
+  const system: Row = {};
+  for (const k in row) {
+    if (isSystemColumn(k)) {
+      system[k] = row[k];
+      continue;
+    }
     if (!(k in shape))
       throw new MetadataSchemaError(
         `Cannot write feature "${feature}": row ${index} has column "${k}", which is not in the feature's schema`,
         { feature, column: k, row: index },
       );
-    user[k] = v;
+    user[k] = row[k];
   }
   const parsed = def.schema!.safeParse(user);
   if (!parsed.success) {
@@ -157,6 +206,84 @@ function validateUserColumns(def: FeatureDefinition, row: Row, index: number): v
       { feature, column, row: index },
     );
   }
+  return Object.assign(system, parsed.data);
+}
+
+/**
+ * Column types of one write: the stored table's, else the schema's, else inferred from the first
+ * non-null value (integers widen to float within the write). Every value must fit its column.
+ */
+class ColumnTypes {
+  readonly #types: Record<string, ColumnType>;
+  /** Columns whose type this write inferred (and may still widen). */
+  readonly #inferred = new Set<string>();
+
+  constructor(
+    readonly feature: string,
+    declared: Record<string, ColumnType> | null,
+    existing: TableSchema | null,
+  ) {
+    this.#types = { ...(declared ?? {}), ...(existing ?? {}) };
+  }
+
+  check(row: Row, index: number): void {
+    for (const k in row) {
+      const v = row[k];
+      if (v === null || v === undefined || isSystemColumn(k)) continue;
+      const type = this.#types[k];
+      if (type === undefined) {
+        this.#types[k] = inferType(v);
+        this.#inferred.add(k);
+      } else if (!valueFits(type, v)) {
+        if (type === "integer" && typeof v === "number" && this.#inferred.has(k)) this.#types[k] = "float";
+        else
+          throw new MetadataSchemaError(
+            `Cannot write feature "${this.feature}": row ${index} column "${k}" is ${describeValue(v)}, which does not fit the column's type ${type}`,
+            { feature: this.feature, column: k, row: index, expected: type },
+          );
+      }
+    }
+  }
+
+  schema(idColumns: readonly string[]): TableSchema {
+    const out: Record<string, ColumnType> = { ...this.#types };
+    for (const id of idColumns) out[id] ??= "string";
+    return { ...out, ...SYSTEM_COLUMN_TYPES };
+  }
+}
+
+/** Whether a JS value can be stored in a column of `type` without being changed. */
+export function valueFits(type: ColumnType, v: unknown): boolean {
+  switch (type) {
+    case "string":
+      return typeof v === "string";
+    case "integer":
+      return typeof v === "bigint" || (typeof v === "number" && Number.isInteger(v));
+    case "float":
+      return typeof v === "number" || typeof v === "bigint";
+    case "boolean":
+      return typeof v === "boolean";
+    case "timestamp":
+      return (
+        (v instanceof Date && !Number.isNaN(v.getTime())) ||
+        (typeof v === "string" && !Number.isNaN(Date.parse(v)))
+      );
+    case "map":
+      return (
+        typeof v === "object" &&
+        v !== null &&
+        !Array.isArray(v) &&
+        Object.values(v).every((x) => x === null || typeof x === "string")
+      );
+    case "json":
+      return typeof v !== "function" && typeof v !== "symbol" && typeof v !== "bigint";
+  }
+}
+
+function describeValue(v: unknown): string {
+  const shown = v instanceof Date ? v.toISOString() : typeof v === "bigint" ? `${v}n` : JSON.stringify(v);
+  const kind = Array.isArray(v) ? "array" : v instanceof Date ? "date" : typeof v;
+  return `${kind} ${shown === undefined ? String(v) : shown.length > 60 ? `${shown.slice(0, 57)}...` : shown}`;
 }
 
 function toDate(v: unknown, feature: string, column: string): Date | null {
@@ -181,24 +308,9 @@ export function tableSchemaOf(
   declared: Record<string, ColumnType> | null,
   rows: readonly Row[],
 ): TableSchema {
-  const schema: Record<string, ColumnType> = { ...(declared ?? {}) };
-  const untyped = new Set<string>();
-  let lastKeyCount = -1;
-  for (const r of rows) {
-    // Rows of one write usually share their keys: rescan only when the key set may differ.
-    const keys = Object.keys(r);
-    if (keys.length === lastKeyCount && untyped.size === 0) continue;
-    lastKeyCount = keys.length;
-    untyped.clear();
-    for (const k of keys) {
-      if (k in schema || isSystemColumn(k)) continue;
-      const v = r[k];
-      if (v === null || v === undefined) untyped.add(k);
-      else schema[k] = inferType(v);
-    }
-  }
-  for (const id of def.spec.idColumns) schema[id] ??= "string";
-  return { ...schema, ...SYSTEM_COLUMN_TYPES };
+  const types = new ColumnTypes(def.key.toString(), declared, null);
+  for (const [i, r] of rows.entries()) types.check(r, i);
+  return types.schema(def.spec.idColumns);
 }
 
 export function inferType(v: unknown): ColumnType {
