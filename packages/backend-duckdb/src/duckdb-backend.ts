@@ -15,6 +15,7 @@ import {
   type ResolveUpdatePlan,
   type Row,
   type StagedIncrementSource,
+  TableNotFoundError,
   type TableSchema,
   compileExpr,
   inferType,
@@ -128,7 +129,7 @@ class DuckDBBackend implements Backend {
     options: AppendOptions = {},
   ): Promise<number> {
     const columns = await this.#describe(table);
-    if (!columns) throw new MetadataStoreError(`Table "${table}" does not exist`, { table });
+    if (!columns) throw new TableNotFoundError(`Table "${table}" does not exist`, { table });
     const key = options.idempotencyKey;
     if (key !== undefined)
       await this.#driver.run(
@@ -197,8 +198,9 @@ class DuckDBBackend implements Backend {
       } else {
         const columns = await this.tableColumns(u.read.table);
         if (!columns)
-          throw new MetadataStoreError(`Table "${u.read.table}" of feature "${u.feature}" does not exist`, {
+          throw new TableNotFoundError(`Table "${u.read.table}" of feature "${u.feature}" does not exist`, {
             feature: u.feature,
+            table: u.read.table,
           });
         upstreams.push({ relation: q(u.read.table), columns, raw: true });
       }

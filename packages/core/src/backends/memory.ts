@@ -2,7 +2,7 @@ import { evaluateResolveUpdate } from "../engine/reference-engine.js";
 import { readLatest } from "../engine/read-latest.js";
 import { matchesAll } from "../engine/evaluate-expression.js";
 import { tupleKey } from "../engine/row-keys.js";
-import { MetadataStoreError } from "../errors.js";
+import { MetadataStoreError, TableNotFoundError } from "../errors.js";
 import type { Expr } from "../plan/expression.js";
 import type { ReadQuery } from "../plan/read-query.js";
 import type { IncrementCounts, IncrementKind, ResolveUpdatePlan, Row } from "../plan/resolve-update-plan.js";
@@ -87,7 +87,7 @@ class MemoryBackend implements Backend {
     options: AppendOptions = {},
   ): Promise<number> {
     const t = this.#tables.get(table);
-    if (!t) throw new MetadataStoreError(`Table "${table}" does not exist`, { table });
+    if (!t) throw new TableNotFoundError(`Table "${table}" does not exist`, { table });
     if (options.idempotencyKey !== undefined) {
       if (t.idempotencyKeys.has(options.idempotencyKey)) return 0;
       t.idempotencyKeys.add(options.idempotencyKey);

@@ -404,7 +404,7 @@ export class MetadataStore implements AsyncDisposable {
         withFeatureHistory: options.withFeatureHistory,
         withSampleHistory: options.withSampleHistory,
       }).catch((e) => {
-        if (e instanceof FeatureNotFoundError) return [] as Row[];
+        if (FeatureNotFoundError.isInstance(e)) return [] as Row[];
         throw e;
       });
       const ts = this.#timestamp();
