@@ -14,6 +14,7 @@ import {
   type ResolveUpdatePlan,
   type Row,
   type StagedIncrementSource,
+  TableNotFoundError,
   type TableSchema,
   type TableWrite,
   type TombstoneValues,
@@ -232,8 +233,9 @@ class DuckDBBackend implements Backend {
       } else {
         const columns = await this.tableColumns(u.read.table);
         if (!columns)
-          throw new MetadataStoreError(`Table "${u.read.table}" of feature "${u.feature}" does not exist`, {
+          throw new TableNotFoundError(`Table "${u.read.table}" of feature "${u.feature}" does not exist`, {
             feature: u.feature,
+            table: u.read.table,
           });
         upstreams.push({ relation: q(u.read.table), columns, raw: true });
       }

@@ -1,4 +1,4 @@
-import { MetaxyError } from "@metaxy/core";
+import { MetaxyError, TableNotFoundError } from "@metaxy/core";
 
 /** Error codes of the CLI's own failures (SPEC §6); errors from core keep their own `code`. */
 export type CliErrorCode =
@@ -15,16 +15,34 @@ export type CliErrorCode =
   | "OPERATION_FAILED"
   | "NOT_IN_SYNC";
 
-/** A failure the CLI reports as `Error: <message>` (+ `Hint:`), or `{"error": code, ...}` in JSON. */
-export class CliError extends Error {
+const CLI_ERROR_MARKER = "metaxy.error.CliError";
+
+/**
+ * A failure the CLI reports as `Error: <message>` (+ `Hint:`), or `{"error": code, ...}` in JSON.
+ * A `MetaxyError`, so callers of the CLI's functions handle one error family.
+ */
+export class CliError extends MetaxyError {
+  override readonly code: CliErrorCode | string;
+
   constructor(
-    readonly code: CliErrorCode | string,
+    code: CliErrorCode | string,
     message: string,
-    readonly details: Record<string, unknown> = {},
+    details: Record<string, unknown> = {},
     readonly hint?: string,
   ) {
-    super(message);
+    super(message, details);
+    this.code = code;
     this.name = "CliError";
+    Object.defineProperty(this, Symbol.for(CLI_ERROR_MARKER), { value: true });
+  }
+
+  static override isInstance<T extends MetaxyError>(
+    this: abstract new (
+      ...args: any[]
+    ) => T,
+    value: unknown,
+  ): value is T {
+    return MetaxyError.hasMarker(value, CLI_ERROR_MARKER);
   }
 }
 
@@ -37,7 +55,7 @@ export interface ErrorPayload {
 
 /** Normalises anything thrown into the payload printed by the CLI. */
 export function errorPayload(e: unknown): ErrorPayload {
-  if (e instanceof CliError) return { code: e.code, message: e.message, hint: e.hint, details: e.details };
+  if (CliError.isInstance(e)) return { code: e.code, message: e.message, hint: e.hint, details: e.details };
   if (MetaxyError.isInstance(e)) {
     const { feature, field, column, ...rest } = e.details;
     const details: Record<string, unknown> = {};
@@ -45,10 +63,9 @@ export function errorPayload(e: unknown): ErrorPayload {
     if (field !== undefined) details.field = field;
     if (column !== undefined) details.column = column;
     Object.assign(details, rest);
-    const hint =
-      e.code === "METADATA_STORE_ERROR" && /does not exist/i.test(e.message)
-        ? "This store has no data yet: write to it first (run the pipeline, or `metaxy push`)."
-        : hintFor(e.code);
+    const hint = TableNotFoundError.isInstance(e)
+      ? "This store has no data for the feature yet: write to it first (run the pipeline), or enable autoCreateTables."
+      : hintFor(e.code);
     return { code: e.code, message: e.message, hint, details };
   }
   if (e instanceof Error) return { code: "GENERIC_ERROR", message: e.message, details: {} };

@@ -229,6 +229,60 @@ describe("status", () => {
   });
 });
 
+describe("status: a feature that fails is an error", () => {
+  test("exit 1, an error entry per failing feature, counts only when known", async () => {
+    // `path` is a column of video/raw only: every other feature fails to count its rows.
+    const [json, text] = await Promise.all([
+      cli("status", "--global-filter", "path = 's3://videos/v1.mp4'", "-f", "json"),
+      cli("status", "--global-filter", "path = 's3://videos/v1.mp4'"),
+    ]);
+    expect(json.code).toBe(1);
+    const body = json.json();
+    expect(body.failed).toEqual(["video/faces", "video/transcript", "video/caption"]);
+    expect(body.features["video/raw"]).toMatchObject({ status: "root_feature", store_rows: 1 });
+    expect(body.features["video/transcript"]).toMatchObject({
+      status: "error",
+      metadata_exists: null,
+      store_rows: null,
+      missing: null,
+      stale: null,
+      orphaned: null,
+      store_metadata: { name: "dev" },
+      error: { code: expect.any(String), message: expect.stringContaining("path") },
+    });
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/^! error\s+video\/transcript\s+-\s+-\s+-\s+-\s+\S/m);
+    expect(text.stderr).toContain(
+      "Error: status failed for 3 of 4 features: video/faces, video/transcript, video/caption",
+    );
+  });
+
+  test("rows that were counted stay in the report when resolving fails", async () => {
+    const q = makeProject("status-upstream");
+    try {
+      const { store, features } = await openDev(q.dbPath);
+      const rows = videos(3).map((v) => ({
+        sample_uid: v.uid,
+        text: `text of ${v.uid}`,
+        metaxy_provenance_by_field: { text: v.uid },
+      }));
+      await store.write(features.transcript, rows); // its upstream video/raw has no metadata
+      await store.close();
+      const r = await run(["status", "video/transcript", "-f", "json"], { cwd: q.dir });
+      expect(r.code).toBe(1);
+      expect(r.json().features["video/transcript"]).toMatchObject({
+        status: "error",
+        metadata_exists: true,
+        store_rows: 3,
+        missing: null,
+        error: { code: "FEATURE_NOT_FOUND", message: expect.stringContaining("video/raw") },
+      });
+    } finally {
+      q.cleanup();
+    }
+  });
+});
+
 describe("plan: direct work and the downstream cascade", () => {
   test("text and JSON", async () => {
     const [text, json] = await Promise.all([cli("plan"), cli("plan", "--format", "json")]);

@@ -7,7 +7,7 @@ import { type FeatureDefinition, MetadataStore, type Row } from "@metaxy/core";
 import { videoFeatures } from "./fixtures/video-features.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const CLI = resolve(here, "../dist/bin.js");
+export const CLI = resolve(here, "../bin/metaxy.js");
 const TMP = join(here, ".tmp");
 
 export interface Project {
@@ -56,7 +56,7 @@ export interface RunResult {
   json: () => any;
 }
 
-/** Runs the built CLI (`node dist/bin.js ...args`) as a child process, stdout/stderr piped. */
+/** Runs the CLI through its bin shim (`node bin/metaxy.js ...args`) as a child process, stdout/stderr piped. */
 export function run(
   args: string[],
   options: { cwd: string; env?: Record<string, string | undefined> },

@@ -9,17 +9,61 @@ export interface MetaxyErrorDetails {
   [key: string]: unknown;
 }
 
-const MARKER = Symbol.for("metaxy.error");
+/** Every code an error of `@metaxy/core` carries. Packages built on core (the CLI) add their own. */
+export type MetaxyErrorCode =
+  | "METAXY_ERROR"
+  | "VALIDATION_ERROR"
+  | "INVALID_KEY"
+  | "DUPLICATE_FIELD"
+  | "FEATURE_CONFLICT"
+  | "DEPENDENCY_CYCLE"
+  | "MISSING_FEATURE_DEPENDENCY"
+  | "NO_UPSTREAM_FIELDS"
+  | "UNKNOWN_FEATURE"
+  | "FIELD_NOT_FOUND"
+  | "COLUMN_COLLISION"
+  | "INVALID_RENAME"
+  | "EMPTY_CODE_VERSION"
+  | "METADATA_STORE_ERROR"
+  | "FEATURE_NOT_FOUND"
+  | "SYSTEM_DATA_NOT_FOUND"
+  | "METADATA_SCHEMA_ERROR"
+  | "STORE_NOT_OPEN"
+  | "TABLE_NOT_FOUND"
+  | "HASH_ALGORITHM_NOT_SUPPORTED"
+  | "ROOT_FEATURE_WITHOUT_SAMPLES"
+  | "STORE_LOCKED"
+  | "INVALID_CONFIG"
+  | "FILTER_PARSE_ERROR"
+  | "INVARIANT_VIOLATION"
+  | "IDEMPOTENCY_CONFLICT"
+  | "STORE_CLOSED"
+  | "TABLE_NAME_COLLISION"
+  | "RESERVED_COLUMN"
+  | "COLUMN_NOT_FOUND"
+  | "BACKEND_SPEC_VERSION_MISMATCH"
+  | "ENGINE_ERROR"
+  | "INVALID_STAGE_ID";
+
+// Markers are registered symbols (`Symbol.for`), so two copies of this package recognise each
+// other's errors, which `instanceof` does not. Each class has its own marker besides the base one.
+const BASE_MARKER = "metaxy.error";
+
+function mark(error: object, marker: string): void {
+  Object.defineProperty(error, Symbol.for(marker), { value: true });
+}
+
+type ErrorConstructor<T> = abstract new (...args: any[]) => T;
 
 export class MetaxyError extends Error {
   readonly code: string = "METAXY_ERROR";
   readonly details: MetaxyErrorDetails;
-  readonly [MARKER] = true;
 
   constructor(message: string, details: MetaxyErrorDetails = {}, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.details = details;
+    mark(this, BASE_MARKER);
   }
 
   get feature(): string | undefined {
@@ -32,9 +76,17 @@ export class MetaxyError extends Error {
     return this.details.column;
   }
 
-  /** Works across duplicated copies of the package, unlike `instanceof`. */
-  static isInstance(value: unknown): value is MetaxyError {
-    return typeof value === "object" && value !== null && (value as any)[MARKER] === true;
+  /** Any Metaxy error; works across duplicated copies of the package, unlike `instanceof`. */
+  static isInstance<T extends MetaxyError>(this: ErrorConstructor<T>, value: unknown): value is T {
+    return MetaxyError.hasMarker(value, BASE_MARKER);
+  }
+
+  /**
+   * Whether `value` carries the registered symbol `Symbol.for(marker)` set to true. Subclasses
+   * outside core set their own marker (`metaxy.error.<Name>`) in their constructor and check it here.
+   */
+  static hasMarker(value: unknown, marker: string): boolean {
+    return typeof value === "object" && value !== null && (value as any)[Symbol.for(marker)] === true;
   }
 
   toJSON(): Record<string, unknown> {
@@ -42,48 +94,102 @@ export class MetaxyError extends Error {
   }
 }
 
-function defineError<C extends string>(code: C) {
+function defineError<C extends MetaxyErrorCode>(name: string, code: C) {
+  const marker = `${BASE_MARKER}.${name}`;
   return class extends MetaxyError {
     override readonly code: C = code;
+
+    constructor(message: string, details?: MetaxyErrorDetails, options?: { cause?: unknown }) {
+      super(message, details, options);
+      this.name = name;
+      mark(this, marker);
+    }
+
+    /** Only errors of this class (from any copy of the package). */
+    static override isInstance<T extends MetaxyError>(this: ErrorConstructor<T>, value: unknown): value is T {
+      return MetaxyError.hasMarker(value, marker);
+    }
   };
 }
 
 /** A key, spec or graph is invalid (ValueError in Python Metaxy). */
-export class ValidationError extends defineError("VALIDATION_ERROR") {}
-export class InvalidKeyError extends defineError("INVALID_KEY") {}
-export class DuplicateFieldError extends defineError("DUPLICATE_FIELD") {}
-export class FeatureConflictError extends defineError("FEATURE_CONFLICT") {}
-export class CycleError extends defineError("DEPENDENCY_CYCLE") {
+export class ValidationError extends defineError("ValidationError", "VALIDATION_ERROR") {}
+export class InvalidKeyError extends defineError("InvalidKeyError", "INVALID_KEY") {}
+export class DuplicateFieldError extends defineError("DuplicateFieldError", "DUPLICATE_FIELD") {}
+export class FeatureConflictError extends defineError("FeatureConflictError", "FEATURE_CONFLICT") {}
+export class CycleError extends defineError("CycleError", "DEPENDENCY_CYCLE") {
   get cycle(): string[] {
     return (this.details.cycle as string[]) ?? [];
   }
 }
 /** A dependency names a feature that is not in the graph. */
-export class MissingFeatureDependencyError extends defineError("MISSING_FEATURE_DEPENDENCY") {}
+export class MissingFeatureDependencyError extends defineError(
+  "MissingFeatureDependencyError",
+  "MISSING_FEATURE_DEPENDENCY",
+) {}
 /** A field has no upstream fields to depend on. */
-export class NoUpstreamFieldsError extends defineError("NO_UPSTREAM_FIELDS") {}
+export class NoUpstreamFieldsError extends defineError("NoUpstreamFieldsError", "NO_UPSTREAM_FIELDS") {}
 /** A feature key is not in the graph. */
-export class UnknownFeatureError extends defineError("UNKNOWN_FEATURE") {}
-export class FieldNotFoundError extends defineError("FIELD_NOT_FOUND") {}
-export class ColumnCollisionError extends defineError("COLUMN_COLLISION") {}
-export class InvalidRenameError extends defineError("INVALID_RENAME") {}
-export class EmptyCodeVersionError extends defineError("EMPTY_CODE_VERSION") {}
+export class UnknownFeatureError extends defineError("UnknownFeatureError", "UNKNOWN_FEATURE") {}
+export class FieldNotFoundError extends defineError("FieldNotFoundError", "FIELD_NOT_FOUND") {}
+export class ColumnCollisionError extends defineError("ColumnCollisionError", "COLUMN_COLLISION") {}
+export class InvalidRenameError extends defineError("InvalidRenameError", "INVALID_RENAME") {}
+/** A field's code version is the empty string (Python refuses to record such a graph). */
+export class EmptyCodeVersionError extends defineError("EmptyCodeVersionError", "EMPTY_CODE_VERSION") {}
 
-export class MetadataStoreError extends defineError("METADATA_STORE_ERROR") {}
+export class MetadataStoreError extends defineError("MetadataStoreError", "METADATA_STORE_ERROR") {}
 /** The feature has no metadata in the store (nor in its fallback stores). */
-export class FeatureNotFoundError extends defineError("FEATURE_NOT_FOUND") {}
-export class SystemDataNotFoundError extends defineError("SYSTEM_DATA_NOT_FOUND") {}
+export class FeatureNotFoundError extends defineError("FeatureNotFoundError", "FEATURE_NOT_FOUND") {}
+export class SystemDataNotFoundError extends defineError(
+  "SystemDataNotFoundError",
+  "SYSTEM_DATA_NOT_FOUND",
+) {}
 /** Rows handed to `write` lack provenance or carry values of the wrong type. */
-export class MetadataSchemaError extends defineError("METADATA_SCHEMA_ERROR") {}
-export class StoreNotOpenError extends defineError("STORE_NOT_OPEN") {}
-export class TableNotFoundError extends defineError("TABLE_NOT_FOUND") {}
-export class HashAlgorithmNotSupportedError extends defineError("HASH_ALGORITHM_NOT_SUPPORTED") {}
+export class MetadataSchemaError extends defineError("MetadataSchemaError", "METADATA_SCHEMA_ERROR") {}
+export class StoreNotOpenError extends defineError("StoreNotOpenError", "STORE_NOT_OPEN") {}
+/** The store was closed while an operation (e.g. iterating an increment) was still running. */
+export class StoreClosedError extends defineError("StoreClosedError", "STORE_CLOSED") {}
+/** A feature's table does not exist in the store (and is not created on demand). */
+export class TableNotFoundError extends defineError("TableNotFoundError", "TABLE_NOT_FOUND") {}
+/** Two feature keys (or a feature key and a system table) map to one table name. */
+export class TableNameCollisionError extends defineError("TableNameCollisionError", "TABLE_NAME_COLLISION") {}
+/** A user column uses a name the engine or Metaxy reserves. */
+export class ReservedColumnError extends defineError("ReservedColumnError", "RESERVED_COLUMN") {}
+/** A column named in a read, filter or select is not in the feature's table. */
+export class ColumnNotFoundError extends defineError("ColumnNotFoundError", "COLUMN_NOT_FOUND") {}
+export class HashAlgorithmNotSupportedError extends defineError(
+  "HashAlgorithmNotSupportedError",
+  "HASH_ALGORITHM_NOT_SUPPORTED",
+) {}
 /** A root feature was resolved without `samples`. */
-export class RootFeatureWithoutSamplesError extends defineError("ROOT_FEATURE_WITHOUT_SAMPLES") {}
+export class RootFeatureWithoutSamplesError extends defineError(
+  "RootFeatureWithoutSamplesError",
+  "ROOT_FEATURE_WITHOUT_SAMPLES",
+) {}
 /** Another process holds the store's write lock (e.g. a second DuckDB writer). */
-export class StoreLockedError extends defineError("STORE_LOCKED") {}
-export class InvalidConfigError extends defineError("INVALID_CONFIG") {}
-export class FilterParseError extends defineError("FILTER_PARSE_ERROR") {}
-export class InvariantViolationError extends defineError("INVARIANT_VIOLATION") {}
-export class IdempotencyConflictError extends defineError("IDEMPOTENCY_CONFLICT") {}
-export class StoreClosedError extends defineError("STORE_CLOSED") {}
+export class StoreLockedError extends defineError("StoreLockedError", "STORE_LOCKED") {}
+/** An idempotency key was reused for a write of different rows. */
+export class IdempotencyConflictError extends defineError(
+  "IdempotencyConflictError",
+  "IDEMPOTENCY_CONFLICT",
+) {}
+/** The backend implements another version of the backend contract than this core. */
+export class BackendSpecVersionError extends defineError(
+  "BackendSpecVersionError",
+  "BACKEND_SPEC_VERSION_MISMATCH",
+) {}
+/** A stage id is empty, malformed, or names no staged increment. */
+export class InvalidStageIdError extends defineError("InvalidStageIdError", "INVALID_STAGE_ID") {}
+export class InvalidConfigError extends defineError("InvalidConfigError", "INVALID_CONFIG") {}
+export class FilterParseError extends defineError("FilterParseError", "FILTER_PARSE_ERROR") {}
+export class InvariantViolationError extends defineError("InvariantViolationError", "INVARIANT_VIOLATION") {}
+
+/** An error raised by the storage engine or its driver; the original is kept as `cause`. */
+export class EngineError extends defineError("EngineError", "ENGINE_ERROR") {
+  /** Wraps a raw engine error; a Metaxy error passes through unchanged. */
+  static wrap(cause: unknown, details: MetaxyErrorDetails = {}, context?: string): MetaxyError {
+    if (MetaxyError.isInstance(cause)) return cause;
+    const text = cause instanceof Error ? cause.message : String(cause);
+    return new EngineError(context ? `${context}: ${text}` : text, details, { cause });
+  }
+}

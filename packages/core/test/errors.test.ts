@@ -1,9 +1,12 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import { z } from "zod";
+import * as errors from "../src/errors.js";
 import {
   ColumnCollisionError,
   CycleError,
   DuplicateFieldError,
+  EmptyCodeVersionError,
+  EngineError,
   FeatureGraph,
   FeatureKey,
   FilterParseError,
@@ -11,12 +14,17 @@ import {
   InvalidRenameError,
   MetadataSchemaError,
   MetadataStore,
+  MetaxyError,
+  type MetaxyErrorCode,
   MissingFeatureDependencyError,
   RootFeatureWithoutSamplesError,
+  TableNotFoundError,
   ValidationError,
   defineFeature,
+  featureFromSpecJson,
   memory,
   parseFilter,
+  pythonJsonDumps,
 } from "../src/index.js";
 
 const root = defineFeature({
@@ -136,6 +144,140 @@ describe("typed errors name what is at fault", () => {
       }),
     ).toThrow(FilterParseError);
     expect(catchError(() => parseFilter(""))?.message).toBe("Filter string cannot be empty.");
+  });
+});
+
+type ErrorClassName = {
+  [K in keyof typeof errors]: (typeof errors)[K] extends typeof MetaxyError ? K : never;
+}[keyof typeof errors];
+type ErrorClass = (typeof errors)[ErrorClassName];
+type ClassCodes<K extends ErrorClassName> = K extends "MetaxyError"
+  ? "METAXY_ERROR"
+  : InstanceType<(typeof errors)[K]>["code"];
+
+const errorClasses = Object.entries(errors).filter(
+  (e): e is [string, ErrorClass] =>
+    typeof e[1] === "function" && (e[1] === MetaxyError || e[1].prototype instanceof MetaxyError),
+);
+const subclasses = errorClasses.filter(([, cls]) => cls !== MetaxyError);
+
+describe("error classes", () => {
+  it("MetaxyErrorCode lists exactly the codes of the error classes", () => {
+    expectTypeOf<ClassCodes<ErrorClassName>>().toEqualTypeOf<MetaxyErrorCode>();
+    const codes = subclasses.map(([, cls]) => new cls("m").code);
+    expect(new Set(codes).size).toBe(codes.length); // one class per code
+    expect(codes).toEqual(expect.arrayContaining(["IDEMPOTENCY_CONFLICT", "STORE_CLOSED", "ENGINE_ERROR"]));
+  });
+
+  it("each class's isInstance recognises its own errors only", () => {
+    expect(subclasses.length).toBeGreaterThan(30);
+    for (const [name, cls] of subclasses) {
+      const err = new cls("boom", { feature: "a/b" });
+      expect(err.name).toBe(name);
+      expect(MetaxyError.isInstance(err)).toBe(true);
+      for (const [otherName, other] of subclasses)
+        expect([otherName, other.isInstance(err)]).toEqual([otherName, otherName === name]);
+    }
+    expect(errors.FeatureNotFoundError.isInstance(new ValidationError("x"))).toBe(false);
+    for (const notOurs of [
+      new Error("x"),
+      { code: "VALIDATION_ERROR" },
+      null,
+      undefined,
+      "VALIDATION_ERROR",
+    ]) {
+      expect(MetaxyError.isInstance(notOurs)).toBe(false);
+      expect(ValidationError.isInstance(notOurs)).toBe(false);
+    }
+  });
+
+  it("isInstance works across two copies of the package, where instanceof does not", async () => {
+    const copy: typeof errors = await import(/* @vite-ignore */ `../src/errors.js?copy=${Date.now()}`);
+    expect(copy.ValidationError).not.toBe(ValidationError);
+    const foreign = new copy.ValidationError("from the other copy");
+    expect(foreign).not.toBeInstanceOf(ValidationError);
+    expect(ValidationError.isInstance(foreign)).toBe(true);
+    expect(MetaxyError.isInstance(foreign)).toBe(true);
+    expect(errors.FeatureNotFoundError.isInstance(foreign)).toBe(false);
+    expect(copy.ValidationError.isInstance(new ValidationError("x"))).toBe(true);
+  });
+
+  it("isInstance narrows to the class, extra members included", () => {
+    const e: unknown = new CycleError("c", { cycle: ["a", "b", "a"] });
+    if (CycleError.isInstance(e)) {
+      expectTypeOf(e).toEqualTypeOf<CycleError>();
+      expect(e.cycle).toEqual(["a", "b", "a"]);
+    } else expect.unreachable();
+  });
+
+  it("EngineError keeps the engine's error as cause; Metaxy errors pass through wrap", () => {
+    const raw = new Error('Binder Error: column "nope" not found');
+    const wrapped = EngineError.wrap(raw, { feature: "a/b" }, "Reading a/b");
+    expect(EngineError.isInstance(wrapped)).toBe(true);
+    expect(wrapped).toMatchObject({ code: "ENGINE_ERROR", cause: raw, details: { feature: "a/b" } });
+    expect(wrapped.message).toBe('Reading a/b: Binder Error: column "nope" not found');
+    const ours = new ValidationError("x");
+    expect(EngineError.wrap(ours)).toBe(ours);
+  });
+});
+
+describe("no plain Error, RangeError or TypeError", () => {
+  it("batchSize that is not a positive integer", async () => {
+    await using store = await MetadataStore.open(memory(), { graph: new FeatureGraph([root]) });
+    const inc = await store.resolveUpdate(root, {
+      samples: [{ id: "1", metaxy_provenance_by_field: { x: "1", y: "1" } }],
+    });
+    const err = await (async () => {
+      for await (const _ of inc.toProcess({ batchSize: 0 })) break;
+    })().catch((e) => e);
+    expect(ValidationError.isInstance(err)).toBe(true);
+    expect(err.details).toMatchObject({ batchSize: 0 });
+  });
+
+  it("hash truncation below the minimum", () => {
+    const err = catchError(() => new FeatureGraph([], { hashTruncationLength: 3 }));
+    expect(ValidationError.isInstance(err)).toBe(true);
+    expect(err.details).toMatchObject({ hashTruncationLength: 3 });
+  });
+
+  it("unknown lineage and fields-mapping types in a spec", () => {
+    const spec = (dep: Record<string, unknown>) => ({
+      key: "a/child",
+      id_columns: ["id"],
+      deps: [{ feature: "a/root", ...dep }],
+    });
+    const lineage = catchError(() => featureFromSpecJson(spec({ lineage: { type: "N:N" } })));
+    expect(ValidationError.isInstance(lineage)).toBe(true);
+    const mapping = catchError(() => featureFromSpecJson(spec({ fields_mapping: { type: "some" } })));
+    expect(ValidationError.isInstance(mapping)).toBe(true);
+  });
+
+  it("a value JSON cannot carry", () => {
+    expect(ValidationError.isInstance(catchError(() => pythonJsonDumps({ f: () => 1 })))).toBe(true);
+  });
+
+  it("an empty code version", () => {
+    const err = catchError(() =>
+      defineFeature({ key: "a/b", idColumns: ["id"], fields: [{ key: "x", codeVersion: "" }] }),
+    );
+    expect(EmptyCodeVersionError.isInstance(err)).toBe(true);
+    expect(err).toMatchObject({ code: "EMPTY_CODE_VERSION", details: { feature: "a/b", field: "x" } });
+  });
+
+  it("a backend tombstone append to a missing table", async () => {
+    const backend = memory();
+    const query = {
+      table: "a__missing",
+      idColumns: ["id"],
+      featureVersion: null,
+      latestOnly: true,
+      includeSoftDeleted: false,
+      filters: [],
+      columns: null,
+    };
+    const err = await backend.appendTombstones(query, {}).catch((e: unknown) => e as any);
+    expect(TableNotFoundError.isInstance(err)).toBe(true);
+    expect(err.details).toMatchObject({ table: "a__missing" });
   });
 });
 

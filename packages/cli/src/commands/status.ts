@@ -21,8 +21,9 @@ export interface FeatureStatusEntry {
   feature_key: string;
   status: FeatureStatus;
   needs_update: boolean;
-  metadata_exists: boolean;
-  store_rows: number;
+  /** Null when the feature failed before its rows were counted. */
+  metadata_exists: boolean | null;
+  store_rows: number | null;
   /** New records (SPEC calls them "missing"); null for root features. */
   missing: number | null;
   stale: number | null;
@@ -31,8 +32,9 @@ export interface FeatureStatusEntry {
   is_root_feature: boolean;
   progress_percentage: number | null;
   store_metadata: { name: string | null; display: string } | null;
+  /** Set when the feature failed; the counts that were not reached stay null. */
+  error?: { code: string; message: string };
   error_message?: string;
-  error_code?: string;
   sample_details?: { missing: Row[]; stale: Row[]; orphaned: Row[] };
 }
 
@@ -113,8 +115,9 @@ async function runStatus(ctx: Context, keys: string[], flags: StatusFlags): Prom
       ctx.progress.done();
     }
     const needsUpdate = entries.some((e) => e.needs_update);
-    const failed = entries.some((e) => e.status === "error");
-    if (flags.assertInSync && (needsUpdate || failed)) ctx.exitCode = 1;
+    const failed = entries.filter((e) => e.status === "error").map((e) => e.feature_key);
+    // A feature whose status could not be computed is an error, whatever --assert-in-sync says.
+    if (failed.length > 0 || (flags.assertInSync && needsUpdate)) ctx.exitCode = 1;
     if (format === "json") {
       ctx.json({
         project: config.project,
@@ -122,6 +125,7 @@ async function runStatus(ctx: Context, keys: string[], flags: StatusFlags): Prom
         store: store.name ?? null,
         features: Object.fromEntries(entries.map((e) => [e.feature_key, e])),
         needs_update: needsUpdate,
+        ...(failed.length > 0 ? { failed } : {}),
       });
       return;
     }
@@ -142,11 +146,11 @@ async function runStatus(ctx: Context, keys: string[], flags: StatusFlags): Prom
         entries.map((e) => [
           `${SYMBOL[e.status]} ${LABEL[e.status]}${!e.is_root_feature && e.status !== "error" ? ` (${percent(e.progress_percentage)})` : ""}`,
           e.feature_key,
-          e.status === "error" && !e.metadata_exists ? "-" : e.store_rows,
+          e.store_rows ?? "-",
           num(e.missing, e.is_root_feature),
           num(e.stale, e.is_root_feature),
           num(e.orphaned, e.is_root_feature),
-          e.error_message ?? "",
+          e.error?.message.split("\n")[0] ?? "",
         ]),
       ),
     );
@@ -169,12 +173,15 @@ async function runStatus(ctx: Context, keys: string[], flags: StatusFlags): Prom
       }
     ctx.print();
     const count = entries.filter((e) => e.needs_update).length;
-    const errors = entries.filter((e) => e.status === "error").length;
     ctx.print(
-      count === 0 && errors === 0
+      count === 0 && failed.length === 0
         ? `All ${plural(entries.length, "feature")} in sync.`
-        : `${count} of ${plural(entries.length, "feature")} need an update${errors ? `, ${errors} failed` : ""}.`,
+        : `${count} of ${plural(entries.length, "feature")} need an update${failed.length ? `, ${failed.length} failed` : ""}.`,
     );
+    if (failed.length > 0)
+      ctx.io.stderr.write(
+        `Error: status failed for ${failed.length} of ${plural(entries.length, "feature")}: ${failed.join(", ")}\n`,
+      );
   });
 }
 
@@ -197,8 +204,8 @@ async function featureStatus(
     feature_key: key.toString(),
     status: "up_to_date",
     needs_update: false,
-    metadata_exists: false,
-    store_rows: 0,
+    metadata_exists: null,
+    store_rows: null,
     missing: null,
     stale: null,
     orphaned: null,
@@ -209,11 +216,10 @@ async function featureStatus(
   };
   try {
     const holder = await store.findStoreFor(key, true);
-    if (holder) {
-      entry.store_rows = await store.count(key, { filters: [...flags.filter, ...flags.globalFilter] });
-      entry.store_metadata = { name: holder.name ?? null, display: holder.display() };
-    }
-    entry.metadata_exists = entry.store_rows > 0;
+    if (holder) entry.store_metadata = { name: holder.name ?? null, display: holder.display() };
+    const rows = holder ? await store.count(key, { filters: [...flags.filter, ...flags.globalFilter] }) : 0;
+    entry.store_rows = rows;
+    entry.metadata_exists = rows > 0;
     if (!isRoot) {
       const increment = await store.resolveUpdate(key, {
         targetFilters: flags.filter,
@@ -240,9 +246,10 @@ async function featureStatus(
           ? "needs_update"
           : "up_to_date";
   } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
     entry.status = "error";
-    entry.error_message = e instanceof Error ? e.message : String(e);
-    if (MetaxyError.isInstance(e)) entry.error_code = e.code;
+    entry.error = { code: MetaxyError.isInstance(e) ? e.code : "GENERIC_ERROR", message };
+    entry.error_message = message;
   }
   return entry;
 }

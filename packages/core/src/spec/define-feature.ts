@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DuplicateFieldError, MetaxyError, ValidationError } from "../errors.js";
+import { DuplicateFieldError, EmptyCodeVersionError, MetaxyError, ValidationError } from "../errors.js";
 import { parseFilter } from "../filters/filter-parser.js";
 import { FeatureKey, FieldKey, type KeyInput } from "../keys.js";
 import type { Expr } from "../plan/expression.js";
@@ -237,7 +237,7 @@ function normaliseField(input: FieldInput, feature: string): FieldSpec {
   const key = wrapKey(() => FieldKey.from(input.key as KeyInput), feature);
   const codeVersion = input.codeVersion ?? DEFAULT_CODE_VERSION;
   if (codeVersion === "")
-    throw new ValidationError(`Field "${key}" of feature "${feature}" has an empty code version`, {
+    throw new EmptyCodeVersionError(`Field "${key}" of feature "${feature}" has an empty code version`, {
       feature,
       field: key.toString(),
     });

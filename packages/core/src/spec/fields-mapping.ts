@@ -1,3 +1,4 @@
+import { ValidationError } from "../errors.js";
 import { FieldKey, type KeyInput, compareParts } from "../keys.js";
 
 /**
@@ -109,6 +110,8 @@ export function fieldsMappingFromJson(json: any): FieldsMapping {
     case "specific":
       return FieldsMapping.specific(m.mapping ?? {});
     default:
-      throw new TypeError(`Unknown fields mapping type ${JSON.stringify(m.type)}`);
+      throw new ValidationError(`Unknown fields mapping type ${JSON.stringify(m.type)}`, {
+        fieldsMapping: m.type,
+      });
   }
 }

@@ -4,6 +4,8 @@
  * - aggregation (N:1): many upstream records fold into one downstream record, grouped by `on`.
  * - expansion (1:N): one upstream record yields many downstream records, keyed by parent `on`.
  */
+import { ValidationError } from "../errors.js";
+
 export type Lineage =
   | { readonly type: "identity" }
   | { readonly type: "aggregation"; readonly on: readonly string[] | null }
@@ -53,6 +55,6 @@ export function lineageFromJson(json: any): Lineage {
     case "1:N":
       return Lineage.expansion({ on: r.on, idGenerationPattern: r.id_generation_pattern ?? null });
     default:
-      throw new TypeError(`Unknown lineage type ${JSON.stringify(r.type)}`);
+      throw new ValidationError(`Unknown lineage type ${JSON.stringify(r.type)}`, { lineage: r.type });
   }
 }

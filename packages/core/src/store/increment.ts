@@ -1,3 +1,4 @@
+import { ValidationError } from "../errors.js";
 import type { IncrementCounts, IncrementKind, Row } from "../plan/resolve-update-plan.js";
 import type { IncrementSource, StagedIncrementSource } from "./backend.js";
 import { type OpenCheck, openOnly, whileOpen } from "./open-guard.js";
@@ -118,6 +119,7 @@ export class StagedIncrement {
 
 function batchSizeOf(options: BatchOptions): number {
   const n = options.batchSize ?? 1000;
-  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`batchSize must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new ValidationError(`batchSize must be a positive integer, got ${n}`, { batchSize: n });
   return n;
 }

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import xxhash from "xxhash-wasm";
-import { HashAlgorithmNotSupportedError } from "../errors.js";
+import { HashAlgorithmNotSupportedError, ValidationError } from "../errors.js";
 
 /** Record-level hash algorithms (SPEC §2.3). Definition-level versions always use SHA-256. */
 export const HASH_ALGORITHMS = ["xxhash64", "xxhash32", "md5", "sha256"] as const;
@@ -39,8 +39,9 @@ export function truncatedHash(algorithm: HashAlgorithm, input: string, truncatio
 export function validateTruncation(length: number | null | undefined): number {
   const n = length ?? DEFAULT_HASH_TRUNCATION;
   if (!Number.isInteger(n) || n < DEFAULT_HASH_TRUNCATION)
-    throw new RangeError(
+    throw new ValidationError(
       `hashTruncationLength must be an integer >= ${DEFAULT_HASH_TRUNCATION}, got ${length}`,
+      { hashTruncationLength: length },
     );
   return n;
 }

@@ -1,3 +1,5 @@
+import { ValidationError } from "../errors.js";
+
 /**
  * `json.dumps(value, sort_keys=True)` exactly as CPython renders it: `", "` and `": "`
  * separators, keys sorted by code point at every level, non-ASCII escaped as `\uXXXX`
@@ -19,7 +21,7 @@ export function pythonJsonDumps(value: unknown): string {
       "{" + keys.map((k) => `${pythonString(k)}: ${pythonJsonDumps((value as any)[k])}`).join(", ") + "}"
     );
   }
-  throw new TypeError(`Cannot serialise ${typeof value} as JSON`);
+  throw new ValidationError(`Cannot serialise ${typeof value} as JSON`, { type: typeof value });
 }
 
 function pythonNumber(n: number): string {
