@@ -245,20 +245,17 @@ class DuckDBBackend implements Backend {
 
   /** Loads JS rows into a scratch table (samples, fallback upstreams); returns its columns. */
   async #loadScratch(relation: string, rows: readonly Row[]): Promise<string[]> {
-    const types: Record<string, string> = {};
+    const types: Record<string, ColumnType> = {};
     for (const r of rows)
       for (const [k, v] of Object.entries(r))
         if (!(k in types) && v !== null && v !== undefined)
-          types[k] = duckdbDialect.typeName(k.endsWith("_by_field") ? "map" : inferType(v));
+          types[k] = k.endsWith("_by_field") ? "map" : inferType(v);
     const cols = Object.entries(types);
-    if (cols.length === 0) cols.push(["__empty", "VARCHAR"]);
+    if (cols.length === 0) cols.push(["__empty", "string"]);
     await this.#driver.run(
-      `CREATE OR REPLACE TABLE ${relation} (${cols.map(([n, t]) => `${q(n)} ${t}`).join(", ")})`,
+      `CREATE OR REPLACE TABLE ${relation} (${cols.map(([n, t]) => `${q(n)} ${duckdbDialect.typeName(t)}`).join(", ")})`,
     );
-    const described: Array<[string, string]> = cols.map(([n, t]) => [
-      n,
-      t === "TIMESTAMPTZ" ? "TIMESTAMP WITH TIME ZONE" : t,
-    ]);
+    const described = cols.map(([n, t]): [string, string] => [n, describedType(t)]);
     await this.#driver.append(relation, described, rows, SCRATCH);
     return cols.map(([n]) => n);
   }

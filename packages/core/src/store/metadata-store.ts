@@ -242,14 +242,16 @@ export class MetadataStore implements AsyncDisposable {
         throw new MetadataSchemaError(`Cannot write feature "${def.key}": rows must be an array`, {
           feature: def.key.toString(),
         });
-    const live = entries.filter(([, rows]) => rows.length > 0);
-    if (live.length === 0) return entries.map(() => 0);
+    // Empty entries take no part in the write: they count 0.
+    const live = entries.flatMap(([def, rows], i) => (rows.length > 0 ? [{ def, rows, i }] : []));
+    const counts = entries.map(() => 0);
+    if (live.length === 0) return counts;
     const timestamp = this.#timestamp();
     const appended = await this.#locks.run(
-      live.map(([def]) => def.key.tableName),
+      live.map(({ def }) => def.key.tableName),
       async () => {
         const writes: TableWrite[] = [];
-        for (const [def, rows] of live) {
+        for (const { def, rows } of live) {
           const table = def.key.tableName;
           const existing = await this.backend.tableSchema(table);
           if (!existing && !this.#autoCreate)
@@ -283,10 +285,10 @@ export class MetadataStore implements AsyncDisposable {
         return this.backend.write(writes);
       },
     );
-    return entries.map(([def]) => {
-      const i = live.findIndex(([d]) => d === def);
-      return i < 0 ? 0 : appended[i];
+    live.forEach(({ i }, j) => {
+      counts[i] = appended[j];
     });
+    return counts;
   }
 
   /** Strictly increasing per store, so two writes in one millisecond still order. */
