@@ -6,14 +6,16 @@ import {
   PROVENANCE,
   PROVENANCE_BY_FIELD,
   type ResolveUpdatePlan,
-  type UpstreamColumns,
   type UpstreamInput,
-  checkColumnCollisions,
-  compileExpr,
   compareStrings,
   exprColumns,
-  upstreamUserColumns,
 } from "@metaxy/core";
+import {
+  type UpstreamColumns,
+  checkColumnCollisions,
+  compileExpr,
+  upstreamUserColumns,
+} from "@metaxy/core/backend";
 import { duckdbDialect as d, q, s } from "./duckdb-dialect.js";
 import { compileRead } from "./duckdb-read-compiler.js";
 

@@ -3,15 +3,13 @@ import {
   type FeatureDefinition,
   HASH_ALGORITHMS,
   type HashAlgorithm,
-  type LoadRows,
   MetadataStore,
   type ResolveUpdatePlan,
   type Row,
-  evaluateResolveUpdate,
   isIn,
   memory,
-  tupleKey,
 } from "@metaxy/core";
+import { type LoadRows, evaluateResolveUpdate, tupleKey } from "@metaxy/core/backend";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { goldenGraph } from "../fixtures/graphs.js";

@@ -29,8 +29,8 @@ import {
   type SystemColumn,
 } from "../spec/system-columns.js";
 import type { HashAlgorithm } from "../versioning/hash-algorithms.js";
-import { assertHashAlgorithm } from "../versioning/hash-algorithms.js";
-import type { AccessMode, Backend, TableWrite } from "./backend.js";
+import { assertHashAlgorithm, initHashing, isXxhash } from "../versioning/hash-algorithms.js";
+import { type AccessMode, type Backend, type TableWrite, assertSpecificationVersion } from "./backend.js";
 import { writeFingerprint } from "./idempotency.js";
 import { whileOpen } from "./open-guard.js";
 import { TableLocks } from "./table-locks.js";
@@ -162,8 +162,10 @@ export class MetadataStore implements AsyncDisposable {
 
   /** Opens a store on `backend`. Close it with `await using` or `close()`. */
   static async open(backend: Backend, options: MetadataStoreOptions): Promise<MetadataStore> {
+    assertSpecificationVersion(backend);
     const store = new MetadataStore(backend, options);
     options.graph.validate();
+    if (isXxhash(store.hashAlgorithm)) await initHashing();
     await backend.open(store.#mode);
     store.#open = true;
     return store;
