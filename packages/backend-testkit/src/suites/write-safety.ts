@@ -7,9 +7,9 @@ import {
   type Row,
   defineFeature,
 } from "@metaxy/core";
-import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { type ResolvedOptions, useHarness } from "../harness.js";
+import { type BackendConformanceOptions, suiteTitle, useHarness } from "../harness.js";
+import type { TestApi } from "../test-api.js";
 
 /** The cases write malformed rows on purpose, so definitions drop their row types. */
 const feature = (input: DefineFeatureInput<AnyZodObject | undefined>): FeatureDefinition =>
@@ -65,9 +65,10 @@ async function rowCount(store: { count: (f: string, o: object) => Promise<number
  * all-or-nothing multi-feature writes, serialised schema changes, typed rejections that leave the
  * table as it was, and iteration that cannot look finished when the store was closed under it.
  */
-export function writeSafetySuite(options: ResolvedOptions): void {
-  describe("write safety", () => {
-    const h = useHarness(options);
+export function writeSafetySuite(test: TestApi, options: BackendConformanceOptions): void {
+  const { describe, it, expect } = test;
+  describe(suiteTitle(options, "write safety"), () => {
+    const h = useHarness(test, options);
 
     it("scopes idempotency keys by feature", async () => {
       const { graph, raw, caption } = clipGraph();
