@@ -127,7 +127,7 @@ export function resolveUpdateSuite(test: TestApi, options: BackendConformanceOpt
       const f = await collect(await store.resolveUpdate(faces));
       expect(idsOf(f.stale, "sample_uid")).toEqual(["s2"]);
       expect(f.stale[0].metaxy_provenance_by_field).toEqual({
-        faces: fieldHash(algo, "faces", "2", [["video/raw.frames", "f2-v2"]]),
+        faces: fieldHash(algo, "faces", "1", [["video/raw.frames", "f2-v2"]]),
       });
       expect([f.new, f.orphaned]).toEqual([[], []]);
     });
