@@ -176,11 +176,10 @@ async function propagate(
 /** The reference engine reads the mirror through the same `readLatest` semantics. */
 function loadFrom(backend: Backend): LoadRows {
   return async (query) => {
-    const columns = await backend.tableColumns(query.table);
-    if (!columns) return null;
+    if (!(await backend.tableExists(query.table))) return null;
     const rows: Row[] = [];
     for await (const batch of backend.read(query, 10_000)) rows.push(...batch);
-    return { rows, columns };
+    return rows;
   };
 }
 
