@@ -16,16 +16,25 @@ export {
 export type { ReadQuery } from "./plan/read-query.js";
 export type {
   ResolveUpdatePlan,
+  ExpectedFromUpstreams,
+  ExpectedFromSamples,
   UpstreamInput,
+  UpstreamColumn,
   UpstreamLineage,
+  JoinKind,
+  JoinedColumn,
   PlannedField,
   ParentFieldRef,
   Row,
   IncrementKind,
   IncrementCounts,
 } from "./plan/resolve-update-plan.js";
-export { buildResolveUpdatePlan, type BuildPlanOptions } from "./plan/build-plan.js";
-export { upstreamUserColumns, checkColumnCollisions, type UpstreamColumns } from "./plan/upstream-columns.js";
+export {
+  buildResolveUpdatePlan,
+  upstreamReads,
+  type BuildPlanOptions,
+  type UpstreamSource,
+} from "./plan/build-plan.js";
 export { evaluateResolveUpdate, type EvaluatedIncrement, type LoadRows } from "./engine/reference-engine.js";
 export { evaluateExpr, matchesAll } from "./engine/evaluate-expression.js";
 export { readLatest } from "./engine/read-latest.js";

@@ -65,8 +65,13 @@ export * from "./plan/expression.js";
 export { parseFilter, parseFilters } from "./filters/filter-parser.js";
 export type {
   ResolveUpdatePlan,
+  ExpectedFromUpstreams,
+  ExpectedFromSamples,
   UpstreamInput,
+  UpstreamColumn,
   UpstreamLineage,
+  JoinKind,
+  JoinedColumn,
   PlannedField,
   ParentFieldRef,
   Row,

@@ -1,11 +1,19 @@
-import { describe, expect, it } from "vitest";
 import { videoGraph } from "../fixtures/graphs.js";
 import { collect, fieldHash, provenanceColumns, rawRows } from "../fixtures/rows.js";
-import { type ResolvedOptions, idsOf, readSorted, sortRows, useHarness } from "../harness.js";
+import {
+  type BackendConformanceOptions,
+  idsOf,
+  readSorted,
+  sortRows,
+  suiteTitle,
+  useHarness,
+} from "../harness.js";
+import type { TestApi } from "../test-api.js";
 
-export function fallbackSuite(options: ResolvedOptions): void {
-  describe("fallback stores", () => {
-    const h = useHarness(options);
+export function fallbackSuite(test: TestApi, options: BackendConformanceOptions): void {
+  const { describe, it, expect } = test;
+  describe(suiteTitle(options, "fallback stores"), () => {
+    const h = useHarness(test, options);
 
     async function pair() {
       const { graph, raw, transcript } = videoGraph();
@@ -73,6 +81,18 @@ export function fallbackSuite(options: ResolvedOptions): void {
       expect(sortRows(inc.new, "sample_uid").map(pick)).toEqual([expected(1), expected(2)]);
       expect(inc.stale.map(pick)).toEqual([expected(0)]);
       expect(inc.orphaned).toEqual([]);
+    });
+
+    it("resolves against a fallback upstream with no live rows: its columns come from its table", async () => {
+      const { raw, transcript, fallback, primary } = await pair();
+      await fallback.write(raw, rawRows(2));
+      await fallback.delete(raw, null);
+      await primary.write(transcript, [
+        { sample_uid: "s0", text: "x", metaxy_provenance_by_field: { text: "old" } },
+      ]);
+      const inc = await collect(await primary.resolveUpdate(transcript));
+      expect([inc.new, inc.stale]).toEqual([[], []]);
+      expect(idsOf(inc.orphaned, "sample_uid")).toEqual(["s0"]);
     });
 
     it("raises FeatureNotFoundError for a feature in neither store", async () => {
