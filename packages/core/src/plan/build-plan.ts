@@ -154,6 +154,7 @@ export function buildResolveUpdatePlan(
     reduceExpected: !options.samples && upstreams.some((u) => u.lineage.type === "aggregation"),
     stalenessPredicates: options.stalenessPredicates ?? [],
     skipComparison: options.skipComparison ?? false,
+    failures: null,
   };
 }
 
