@@ -1,7 +1,7 @@
-import type { Client, WorkflowHandle } from "@temporalio/client";
+import type { Client, WorkflowHandle, WorkflowStartOptions } from "@temporalio/client";
 import type { FeatureRunSummary, GraphRunSummary, MaterializeFeatureInput, MaterializeGraphInput, Progress } from "./types.js";
 
-export interface StartOptions {
+export interface StartOptions extends Omit<WorkflowStartOptions, "args" | "taskQueue" | "workflowId"> {
   taskQueue: string;
   /** Default: `metaxy/<feature>/<timestamp>` or `metaxy/graph/<timestamp>`. */
   workflowId?: string;
@@ -14,7 +14,7 @@ export function startMaterialization(
   options: StartOptions,
 ): Promise<WorkflowHandle<(i: MaterializeFeatureInput) => Promise<FeatureRunSummary>>> {
   return client.workflow.start("materializeFeature", {
-    taskQueue: options.taskQueue,
+    ...options,
     workflowId: options.workflowId ?? `metaxy/${input.feature}/${Date.now()}`,
     args: [input],
   });
@@ -27,7 +27,7 @@ export function startGraphMaterialization(
   options: StartOptions,
 ): Promise<WorkflowHandle<(i: MaterializeGraphInput) => Promise<GraphRunSummary>>> {
   return client.workflow.start("materializeGraph", {
-    taskQueue: options.taskQueue,
+    ...options,
     workflowId: options.workflowId ?? `metaxy/graph/${Date.now()}`,
     args: [input],
   });

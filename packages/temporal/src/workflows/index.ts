@@ -47,7 +47,18 @@ export async function materializeFeature(input: MaterializeFeatureInput): Promis
   const batchesPerRun = Math.max(1, input.batchesPerRun ?? 500);
   const maxAttempts = input.maxAttempts ?? 3;
 
-  const carry: MaterializeFeatureCarry = input.carry ?? {
+  // Registered before the first await, so a query never finds the run without its handler.
+  let carry: MaterializeFeatureCarry | undefined = input.carry;
+  const inFlight = new Map<number, Promise<void>>();
+  setHandler(progressQuery, () => ({
+    feature: input.feature,
+    totalBatches: carry?.stage.batchCount ?? 0,
+    doneBatches: carry ? carry.nextBatch - inFlight.size : 0,
+    failedBatches: carry?.failedBatches ?? 0,
+    processed: carry?.processed ?? 0,
+    failed: carry?.failed ?? 0,
+  }));
+  carry ??= {
     stage: await control.stageIncrement({ feature: input.feature, batchSize, resolve: input.resolve }),
     nextBatch: 0,
     processed: 0,
@@ -58,15 +69,7 @@ export async function materializeFeature(input: MaterializeFeatureInput): Promis
   };
   carry.runs += 1;
   const { stage } = carry;
-
-  setHandler(progressQuery, () => ({
-    feature: stage.feature,
-    totalBatches: stage.batchCount,
-    doneBatches: carry.nextBatch - inFlight.size,
-    failedBatches: carry.failedBatches,
-    processed: carry.processed,
-    failed: carry.failed,
-  }));
+  const state = carry;
 
   const batches = proxyActivities<MetaxyActivities>({
     startToCloseTimeout: input.batchTimeout ?? "30 minutes",
@@ -76,25 +79,24 @@ export async function materializeFeature(input: MaterializeFeatureInput): Promis
     cancellationType: "WAIT_CANCELLATION_COMPLETED",
   });
 
-  const inFlight = new Map<number, Promise<void>>();
   const launch = (batchIndex: number) => {
     const run = batches
       .processBatch({ stage, batchIndex })
       .then((r) => {
-        carry.processed += r.processed;
-        carry.written += r.written;
+        state.processed += r.processed;
+        state.written += r.written;
       })
       .catch(async (err) => {
         if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
         // Retries are exhausted: the records are set aside, the run goes on.
         const attempts = maxAttempts;
-        carry.failed += await control.recordFailedBatch({
+        state.failed += await control.recordFailedBatch({
           stage,
           batchIndex,
           error: messageOf(err),
           attempts,
         });
-        carry.failedBatches += 1;
+        state.failedBatches += 1;
       })
       .finally(() => inFlight.delete(batchIndex));
     inFlight.set(batchIndex, run);
@@ -103,17 +105,17 @@ export async function materializeFeature(input: MaterializeFeatureInput): Promis
   try {
     let launchedThisRun = 0;
     const mustRoll = () => launchedThisRun >= batchesPerRun || workflowInfo().continueAsNewSuggested;
-    while (carry.nextBatch < stage.batchCount || inFlight.size > 0) {
-      while (inFlight.size < window && carry.nextBatch < stage.batchCount && !mustRoll()) {
-        launch(carry.nextBatch);
-        carry.nextBatch += 1;
+    while (state.nextBatch < stage.batchCount || inFlight.size > 0) {
+      while (inFlight.size < window && state.nextBatch < stage.batchCount && !mustRoll()) {
+        launch(state.nextBatch);
+        state.nextBatch += 1;
         launchedThisRun += 1;
       }
       if (inFlight.size === 0) break;
       await Promise.race(inFlight.values());
     }
     // Every launched batch has finished: the next run starts at `nextBatch` with nothing lost.
-    if (carry.nextBatch < stage.batchCount) return await continueAsNew<typeof materializeFeature>({ ...input, carry });
+    if (state.nextBatch < stage.batchCount) return await continueAsNew<typeof materializeFeature>({ ...input, carry: state });
   } catch (err) {
     if (isCancellation(err))
       await CancellationScope.nonCancellable(async () => {
@@ -125,7 +127,7 @@ export async function materializeFeature(input: MaterializeFeatureInput): Promis
 
   const orphans = await control.handleOrphans({ stage, policy: input.orphans ?? "soft-delete" });
   await control.dropStage({ stageId: stage.stageId });
-  return summary(stage, carry, orphans.orphaned);
+  return summary(stage, state, orphans.orphaned);
 }
 
 /**
