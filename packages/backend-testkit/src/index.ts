@@ -8,6 +8,7 @@ import { lineageSuite } from "./suites/lineage.js";
 import { resolveUpdateSuite } from "./suites/resolve-update.js";
 import { writeReadSuite } from "./suites/write-read.js";
 import { writeSafetySuite } from "./suites/write-safety.js";
+import { failedRecordsSuite } from "./suites/failed-records.js";
 
 export type { BackendConformanceOptions } from "./harness.js";
 
@@ -30,5 +31,6 @@ export function backendConformanceSuite(options: BackendConformanceOptions): voi
     lineageSuite(resolved);
     incrementSuite(resolved);
     hashIdentitySuite(resolved);
+    failedRecordsSuite(resolved);
   });
 }
