@@ -1,25 +1,9 @@
-import { FeatureGraph, MetadataStore, defineFeature, memory, type Row } from "@metaxy/core";
+import { MetadataStore, memory, type Row } from "@metaxy/core";
+import { videoFeatures } from "@metaxy/core/testing";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
 import { duckdb } from "../src/index.js";
 
-const raw = defineFeature({
-  key: "video/raw",
-  idColumns: ["sample_uid"],
-  fields: [
-    { key: "audio", codeVersion: "1" },
-    { key: "frames", codeVersion: "1" },
-  ],
-  schema: z.object({ sample_uid: z.string(), path: z.string() }),
-});
-const transcript = defineFeature({
-  key: "video/transcript",
-  idColumns: ["sample_uid"],
-  deps: [raw],
-  fields: [{ key: "text", codeVersion: "1", deps: [{ feature: raw, fields: ["audio"] }] }],
-  schema: z.object({ sample_uid: z.string(), text: z.string() }),
-});
-const graph = new FeatureGraph([raw, transcript]);
+const { raw, transcript, graph } = videoFeatures();
 const rows = (n: number, tag = "") =>
   Array.from({ length: n }, (_, i) => ({
     sample_uid: `s${i}`,

@@ -1,18 +1,18 @@
 import {
   type Backend,
+  type BackendCapabilities,
   type FeatureGraph,
   type FeatureRef,
-  type HashAlgorithm,
   MetadataStore,
   type MetadataStoreOptions,
   type ReadOptions,
   type Row,
 } from "@metaxy/core";
-import { afterEach } from "vitest";
+import type { TestApi, TestContext } from "./test-api.js";
 
-/** What a backend package passes to `backendConformanceSuite`. */
+/** What a backend package passes to `backendConformanceSuite` and to each suite. */
 export interface BackendConformanceOptions {
-  /** Shown in the top-level `describe`, e.g. "duckdb (:memory:)". */
+  /** Shown in every suite's `describe`, e.g. "duckdb (:memory:)". */
   name: string;
   /**
    * A fresh, empty backend. Called once per test (twice for fallback tests, once per generated
@@ -20,8 +20,6 @@ export interface BackendConformanceOptions {
    * (a new `:memory:` database, a new schema/database on a shared server, ...).
    */
   makeBackend: () => Promise<Backend> | Backend;
-  /** Algorithms checked for byte identity. Default: `backend.capabilities.hashAlgorithms`. */
-  hashAlgorithms?: HashAlgorithm[];
   /** Called after the stores on a backend are closed (drop the database, delete files, ...). */
   cleanup?: (backend: Backend) => Promise<void>;
   /** fast-check runs per hash algorithm in the hash-identity properties. Default 25. */
@@ -34,6 +32,11 @@ export interface ResolvedOptions extends BackendConformanceOptions {
 
 export function resolveOptions(options: BackendConformanceOptions): ResolvedOptions {
   return { ...options, numRuns: options.numRuns ?? 25 };
+}
+
+/** A suite's `describe` title: the backend's name, then what the suite covers. */
+export function suiteTitle(options: BackendConformanceOptions, title: string): string {
+  return `${options.name}: ${title}`;
 }
 
 export interface OpenOptions extends Omit<Partial<MetadataStoreOptions>, "graph"> {
@@ -50,8 +53,8 @@ export class Harness {
   readonly #backends: Backend[] = [];
   readonly #stores: MetadataStore[] = [];
 
-  constructor(options: ResolvedOptions) {
-    this.options = options;
+  constructor(options: BackendConformanceOptions) {
+    this.options = resolveOptions(options);
   }
 
   async backend(): Promise<Backend> {
@@ -60,14 +63,20 @@ export class Harness {
     return backend;
   }
 
-  /** The algorithm deterministic tests use: the first requested one, else the backend default. */
-  defaultAlgorithm(backend: Backend): HashAlgorithm {
-    return this.options.hashAlgorithms?.[0] ?? backend.capabilities.defaultHashAlgorithm;
-  }
-
-  /** Algorithms checked for byte identity on `backend`. */
-  algorithms(backend: Backend): readonly HashAlgorithm[] {
-    return this.options.hashAlgorithms ?? backend.capabilities.hashAlgorithms;
+  /**
+   * A fresh backend when it declares what the case needs; otherwise the case is skipped (through
+   * the runner's `skip`, or by returning `null` to a runner without one). Declared capabilities
+   * are the only way a backend leaves cases out.
+   */
+  async backendWith(
+    context: TestContext,
+    needs: (capabilities: BackendCapabilities) => boolean,
+    what: string,
+  ): Promise<Backend | null> {
+    const backend = await this.backend();
+    if (needs(backend.capabilities)) return backend;
+    context.skip?.(`${this.options.name} does not declare ${what}`);
+    return null;
   }
 
   /** Opens a store in write mode on a fresh backend (or `options.backend`). */
@@ -76,7 +85,7 @@ export class Harness {
     const backend = given ?? (await this.backend());
     const store = await MetadataStore.open(backend, {
       graph,
-      hashAlgorithm: this.defaultAlgorithm(backend),
+      hashAlgorithm: backend.capabilities.defaultHashAlgorithm,
       ...rest,
     });
     this.#stores.push(store);
@@ -94,9 +103,9 @@ export class Harness {
 }
 
 /** A harness torn down after each test of the enclosing `describe`. */
-export function useHarness(options: ResolvedOptions): Harness {
+export function useHarness(test: TestApi, options: BackendConformanceOptions): Harness {
   const harness = new Harness(options);
-  afterEach(() => harness.teardown());
+  test.afterEach(() => harness.teardown());
   return harness;
 }
 

@@ -1,5 +1,4 @@
-import { describe } from "vitest";
-import { type BackendConformanceOptions, resolveOptions } from "./harness.js";
+import type { BackendConformanceOptions } from "./harness.js";
 import { deleteSuite } from "./suites/delete.js";
 import { fallbackSuite } from "./suites/fallback.js";
 import { hashIdentitySuite } from "./suites/hash-identity.js";
@@ -9,28 +8,48 @@ import { resolveUpdateSuite } from "./suites/resolve-update.js";
 import { writeReadSuite } from "./suites/write-read.js";
 import { writeSafetySuite } from "./suites/write-safety.js";
 import { failedRecordsSuite } from "./suites/failed-records.js";
+import type { TestApi } from "./test-api.js";
 
 export type { BackendConformanceOptions } from "./harness.js";
+export type { Assertion, AsyncAssertion, Expect, TestApi, TestContext } from "./test-api.js";
+export {
+  deleteSuite,
+  failedRecordsSuite,
+  fallbackSuite,
+  hashIdentitySuite,
+  incrementSuite,
+  lineageSuite,
+  resolveUpdateSuite,
+  writeReadSuite,
+  writeSafetySuite,
+};
+
+/** A suite: registers its cases with the caller's runner, for one backend. */
+export type ConformanceSuite = (test: TestApi, options: BackendConformanceOptions) => void;
+
+/** Every suite, in the order `backendConformanceSuite` registers them. */
+export const CONFORMANCE_SUITES: readonly ConformanceSuite[] = [
+  writeReadSuite,
+  writeSafetySuite,
+  deleteSuite,
+  fallbackSuite,
+  resolveUpdateSuite,
+  lineageSuite,
+  incrementSuite,
+  hashIdentitySuite,
+  failedRecordsSuite,
+];
 
 /**
- * Registers the conformance suite every Metaxy backend must pass (Keyv's `storageTestSuite`
- * pattern): call it from the backend's test file with a factory of fresh, empty backends.
+ * Registers the conformance suite every Metaxy backend must pass (Keyv's test-suite pattern):
+ * call it from the backend's test file with the runner and a factory of fresh, empty backends.
+ * Cases the backend cannot run are skipped only by what its `capabilities` declare.
  *
  * ```ts
- * backendConformanceSuite({ name: "duckdb", makeBackend: () => duckdb({ path: ":memory:" }) });
+ * import * as vitest from "vitest";
+ * backendConformanceSuite(vitest, { name: "duckdb", makeBackend: () => duckdb() });
  * ```
  */
-export function backendConformanceSuite(options: BackendConformanceOptions): void {
-  const resolved = resolveOptions(options);
-  describe(`backend conformance: ${options.name}`, () => {
-    writeReadSuite(resolved);
-    writeSafetySuite(resolved);
-    deleteSuite(resolved);
-    fallbackSuite(resolved);
-    resolveUpdateSuite(resolved);
-    lineageSuite(resolved);
-    incrementSuite(resolved);
-    hashIdentitySuite(resolved);
-    failedRecordsSuite(resolved);
-  });
+export function backendConformanceSuite(test: TestApi, options: BackendConformanceOptions): void {
+  for (const suite of CONFORMANCE_SUITES) suite(test, options);
 }

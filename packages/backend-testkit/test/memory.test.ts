@@ -1,4 +1,5 @@
 import { memory } from "@metaxy/core";
+import * as vitest from "vitest";
 import { backendConformanceSuite } from "../src/index.js";
 
-backendConformanceSuite({ name: "memory", makeBackend: () => memory() });
+backendConformanceSuite(vitest, { name: "memory", makeBackend: () => memory() });

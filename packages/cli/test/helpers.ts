@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { duckdb } from "@metaxy/backend-duckdb";
 import { type FeatureDefinition, MetadataStore, type Row } from "@metaxy/core";
-import { videoFeatures } from "./fixtures/video-features.js";
+import { type VideoFeatures, videoFeatures } from "@metaxy/core/testing";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const CLI = resolve(here, "../bin/metaxy.js");
@@ -27,14 +27,13 @@ export function makeProject(name: string): Project {
   mkdirSync(join(dir, "sub", "dir"), { recursive: true });
   const dbPath = join(dir, "dev.duckdb");
   const backupPath = join(dir, "backup.duckdb");
-  const fixture = relative(dir, join(here, "fixtures", "video-features.ts")).replaceAll("\\", "/");
   writeFileSync(
     join(dir, "metaxy.config.ts"),
     `import { duckdb } from "@metaxy/backend-duckdb";
 import { defineConfig } from "@metaxy/core";
-import { videoFeatures } from "${fixture}";
+import { videoFeatures } from "@metaxy/core/testing";
 
-const { graph } = videoFeatures(process.env.AUDIO_CODE_VERSION ?? "1");
+const { graph } = videoFeatures({ audioCodeVersion: process.env.AUDIO_CODE_VERSION ?? "1" });
 
 export default defineConfig({
   project: "video",
@@ -94,10 +93,8 @@ export function run(
   });
 }
 
-export type VideoFeatures = ReturnType<typeof videoFeatures>;
-
 export async function openDev(path: string, audioCodeVersion = "1") {
-  const features = videoFeatures(audioCodeVersion);
+  const features = videoFeatures({ audioCodeVersion });
   const store = await MetadataStore.open(duckdb({ path }), { graph: features.graph, name: "dev" });
   return { store, features };
 }

@@ -1,8 +1,8 @@
 // @vitest-environment jsdom
 import { FeatureGraph, FieldsMapping, Lineage, defineFeature } from "@metaxy/core";
+import { videoFeatures } from "@metaxy/core/testing";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DEFAULT_RENDER_OPTIONS, renderMermaid, selectSubgraph } from "../src/output/graph-render.js";
-import { videoFeatures } from "./fixtures/video-features.js";
 import { type Project, makeProject, run } from "./helpers.js";
 
 // The real Mermaid parser (the one mermaid.render uses); it needs a DOM for DOMPurify, hence jsdom.

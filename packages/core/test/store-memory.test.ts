@@ -1,41 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
 import {
-  FeatureGraph,
   MetadataStore,
-  defineFeature,
   memory,
   MetadataSchemaError,
   RootFeatureWithoutSamplesError,
   StoreNotOpenError,
   type Row,
 } from "../src/index.js";
-
-function videoGraph(audioVersion = "1") {
-  const raw = defineFeature({
-    key: "video/raw",
-    idColumns: ["sample_uid"],
-    fields: [
-      { key: "audio", codeVersion: audioVersion },
-      { key: "frames", codeVersion: "1" },
-    ],
-    schema: z.object({ sample_uid: z.string(), path: z.string() }),
-  });
-  const transcript = defineFeature({
-    key: "video/transcript",
-    idColumns: ["sample_uid"],
-    deps: [raw],
-    fields: [{ key: "text", codeVersion: "1", deps: [{ feature: raw, fields: ["audio"] }] }],
-    schema: z.object({ sample_uid: z.string(), text: z.string() }),
-  });
-  const faces = defineFeature({
-    key: "video/faces",
-    idColumns: ["sample_uid"],
-    deps: [raw],
-    fields: [{ key: "faces", codeVersion: "1", deps: [{ feature: raw, fields: ["frames"] }] }],
-  });
-  return { raw, transcript, faces, graph: new FeatureGraph([raw, transcript, faces]) };
-}
+import { videoFeatures } from "../src/testing/index.js";
 
 const rawRows = (n: number, tag = "") =>
   Array.from({ length: n }, (_, i) => ({
@@ -61,7 +33,7 @@ async function materialise(store: MetadataStore, feature: string, extra: (r: Row
 
 describe("MetadataStore on memory()", () => {
   it("computes new, then nothing, then only what a change touches", async () => {
-    const { graph } = videoGraph();
+    const { graph } = videoFeatures();
     await using store = await MetadataStore.open(memory(), { graph });
     await store.write("video/raw", rawRows(10));
     expect(await materialise(store, "video/transcript", () => ({ text: "t" }))).toEqual({
@@ -99,14 +71,14 @@ describe("MetadataStore on memory()", () => {
 
   it("a code version bump hides old rows: everything is new for that feature only", async () => {
     const backend = memory();
-    const v1 = videoGraph("1");
+    const v1 = videoFeatures({ audioCodeVersion: "1" });
     {
       await using store = await MetadataStore.open(backend, { graph: v1.graph });
       await store.write("video/raw", rawRows(4));
       await materialise(store, "video/transcript", () => ({ text: "t" }));
       await materialise(store, "video/faces", () => ({}));
     }
-    const v2 = videoGraph("2");
+    const v2 = videoFeatures({ audioCodeVersion: "2" });
     expect(v2.graph.featureVersion("video/faces")).toBe(v1.graph.featureVersion("video/faces"));
     expect(v2.graph.featureVersion("video/transcript")).not.toBe(v1.graph.featureVersion("video/transcript"));
     await using store = await MetadataStore.open(backend, { graph: v2.graph });
@@ -125,7 +97,7 @@ describe("MetadataStore on memory()", () => {
   });
 
   it("reads the latest row per id, filters after dedup, selects columns", async () => {
-    const { graph } = videoGraph();
+    const { graph } = videoFeatures();
     await using store = await MetadataStore.open(memory(), { graph });
     await store.write("video/raw", rawRows(3));
     await store.write("video/raw", [
@@ -144,7 +116,7 @@ describe("MetadataStore on memory()", () => {
   });
 
   it("rejects bad writes with typed errors and stores nothing", async () => {
-    const { graph } = videoGraph();
+    const { graph } = videoFeatures();
     await using store = await MetadataStore.open(memory(), { graph });
     const bad = [...rawRows(2), { sample_uid: "s2", path: "/x" }] as any;
     await expect(store.write("video/raw", bad)).rejects.toBeInstanceOf(MetadataSchemaError);
@@ -163,7 +135,7 @@ describe("MetadataStore on memory()", () => {
   });
 
   it("read-only stores refuse writes; closed stores refuse everything", async () => {
-    const { graph } = videoGraph();
+    const { graph } = videoFeatures();
     const store = await MetadataStore.open(memory(), { graph, mode: "r" });
     await expect(store.write("video/raw", rawRows(1))).rejects.toBeInstanceOf(StoreNotOpenError);
     await store.close();
@@ -171,7 +143,7 @@ describe("MetadataStore on memory()", () => {
   });
 
   it("resolves a root feature from samples", async () => {
-    const { graph } = videoGraph();
+    const { graph } = videoFeatures();
     await using store = await MetadataStore.open(memory(), { graph });
     await store.write("video/raw", rawRows(2));
     const inc = await store.resolveUpdate("video/raw", { samples: rawRows(3, "") });
@@ -179,7 +151,7 @@ describe("MetadataStore on memory()", () => {
   });
 
   it("pushes graph snapshots and lists history", async () => {
-    const { graph } = videoGraph();
+    const { graph } = videoFeatures();
     await using store = await MetadataStore.open(memory(), { graph });
     const first = await store.pushGraphSnapshot();
     expect(first.alreadyPushed).toBe(false);
@@ -187,14 +159,14 @@ describe("MetadataStore on memory()", () => {
     expect(again).toEqual({ projectVersion: first.projectVersion, alreadyPushed: true, updatedFeatures: [] });
     const history = await store.graphSnapshots();
     expect(history).toEqual([
-      { projectVersion: first.projectVersion, recordedAt: expect.any(Date), featureCount: 3 },
+      { projectVersion: first.projectVersion, recordedAt: expect.any(Date), featureCount: 4 },
     ]);
     const restored = await store.loadGraphSnapshot(first.projectVersion);
     expect(restored.featureVersion("video/transcript")).toBe(graph.featureVersion("video/transcript"));
   });
 
   it("stages an increment and pages it by batch number", async () => {
-    const { graph } = videoGraph();
+    const { graph } = videoFeatures();
     await using store = await MetadataStore.open(memory(), { graph });
     await store.write("video/raw", rawRows(7));
     const staged = await (await store.resolveUpdate("video/transcript")).stage("wf-1/video/transcript");

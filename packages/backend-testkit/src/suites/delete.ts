@@ -1,12 +1,13 @@
 import { type Row, isIn } from "@metaxy/core";
-import { describe, expect, it } from "vitest";
 import { videoGraph } from "../fixtures/graphs.js";
 import { rawRow, rawRows } from "../fixtures/rows.js";
-import { type ResolvedOptions, idsOf, readSorted, useHarness } from "../harness.js";
+import { type BackendConformanceOptions, idsOf, readSorted, suiteTitle, useHarness } from "../harness.js";
+import type { TestApi } from "../test-api.js";
 
-export function deleteSuite(options: ResolvedOptions): void {
-  describe("delete", () => {
-    const h = useHarness(options);
+export function deleteSuite(test: TestApi, options: BackendConformanceOptions): void {
+  const { describe, it, expect } = test;
+  describe(suiteTitle(options, "delete"), () => {
+    const h = useHarness(test, options);
 
     it("soft delete hides samples; a later write brings them back", async () => {
       const { graph, raw } = videoGraph();

@@ -1,7 +1,7 @@
 import { FeatureGraph, type Row, defineFeature } from "@metaxy/core";
-import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { type ResolvedOptions, idsOf, useHarness } from "../harness.js";
+import { type BackendConformanceOptions, idsOf, suiteTitle, useHarness } from "../harness.js";
+import type { TestApi } from "../test-api.js";
 
 /** frame/raw (root) → frame/embedding (one field on the pixels) → frame/cluster (N:1). */
 function frameGraph(embeddingCode = "1") {
@@ -43,9 +43,10 @@ const computed = (rows: Row[]) =>
  * Records whose computation failed for good are set aside: a resolve reports them as `failed`,
  * not new or stale, until their expected provenance changes or the caller asks to retry them.
  */
-export function failedRecordsSuite(options: ResolvedOptions): void {
-  describe("failed records", () => {
-    const h = useHarness(options);
+export function failedRecordsSuite(test: TestApi, options: BackendConformanceOptions): void {
+  const { describe, it, expect } = test;
+  describe(suiteTitle(options, "failed records"), () => {
+    const h = useHarness(test, options);
 
     it("leaves failed records out of new and stale, and counts them apart", async () => {
       const { graph, raw, embedding } = frameGraph();

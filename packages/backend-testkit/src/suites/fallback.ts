@@ -1,11 +1,19 @@
-import { describe, expect, it } from "vitest";
 import { videoGraph } from "../fixtures/graphs.js";
 import { collect, fieldHash, provenanceColumns, rawRows } from "../fixtures/rows.js";
-import { type ResolvedOptions, idsOf, readSorted, sortRows, useHarness } from "../harness.js";
+import {
+  type BackendConformanceOptions,
+  idsOf,
+  readSorted,
+  sortRows,
+  suiteTitle,
+  useHarness,
+} from "../harness.js";
+import type { TestApi } from "../test-api.js";
 
-export function fallbackSuite(options: ResolvedOptions): void {
-  describe("fallback stores", () => {
-    const h = useHarness(options);
+export function fallbackSuite(test: TestApi, options: BackendConformanceOptions): void {
+  const { describe, it, expect } = test;
+  describe(suiteTitle(options, "fallback stores"), () => {
+    const h = useHarness(test, options);
 
     async function pair() {
       const { graph, raw, transcript } = videoGraph();

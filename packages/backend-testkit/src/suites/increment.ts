@@ -1,8 +1,8 @@
 import type { Row } from "@metaxy/core";
-import { describe, expect, it } from "vitest";
 import { videoGraph } from "../fixtures/graphs.js";
 import { materialise, rawRow, rawRows } from "../fixtures/rows.js";
-import { type ResolvedOptions, idsOf, useHarness } from "../harness.js";
+import { type BackendConformanceOptions, idsOf, suiteTitle, useHarness } from "../harness.js";
+import type { TestApi } from "../test-api.js";
 
 /** Transcript of raw s0..s22: s0..s9 materialised, s2/s5/s7/s8 since changed, s99 orphaned. */
 async function scenario(h: ReturnType<typeof useHarness>) {
@@ -19,9 +19,10 @@ async function scenario(h: ReturnType<typeof useHarness>) {
   return { store, transcript, newIds, staleIds };
 }
 
-export function incrementSuite(options: ResolvedOptions): void {
-  describe("increment handles", () => {
-    const h = useHarness(options);
+export function incrementSuite(test: TestApi, options: BackendConformanceOptions): void {
+  const { describe, it, expect } = test;
+  describe(suiteTitle(options, "increment handles"), () => {
+    const h = useHarness(test, options);
 
     it("streams rows to process in batches: new, then stale", async () => {
       const { store, transcript, newIds, staleIds } = await scenario(h);

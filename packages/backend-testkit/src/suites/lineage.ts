@@ -1,8 +1,8 @@
 import type { Row } from "@metaxy/core";
-import { describe, expect, it } from "vitest";
 import { aggregationGraph, expansionGraph, optionalGraph } from "../fixtures/graphs.js";
 import { collect, fieldHash, groupHash, materialise, provenanceColumns, rawRows } from "../fixtures/rows.js";
-import { type ResolvedOptions, idsOf, sortRows, useHarness } from "../harness.js";
+import { type BackendConformanceOptions, idsOf, sortRows, suiteTitle, useHarness } from "../harness.js";
+import type { TestApi } from "../test-api.js";
 
 const PROVENANCE_KEYS = [
   "metaxy_provenance_by_field",
@@ -15,9 +15,10 @@ function pick(rows: readonly Row[], columns: readonly string[]): Row[] {
   return rows.map((r) => Object.fromEntries(columns.map((c) => [c, r[c]])));
 }
 
-export function lineageSuite(options: ResolvedOptions): void {
-  describe("lineage", () => {
-    const h = useHarness(options);
+export function lineageSuite(test: TestApi, options: BackendConformanceOptions): void {
+  const { describe, it, expect } = test;
+  describe(suiteTitle(options, "lineage"), () => {
+    const h = useHarness(test, options);
 
     it("aggregation (N:1): one row per group; a member change makes only its group stale", async () => {
       const { graph, recording, speaker } = aggregationGraph();

@@ -1,5 +1,4 @@
 import type { HashAlgorithm, Row } from "@metaxy/core";
-import { describe, expect, it } from "vitest";
 import { collisionGraph, docsGraph, videoGraph } from "../fixtures/graphs.js";
 import {
   collect,
@@ -10,7 +9,8 @@ import {
   rawRows,
   recordHash,
 } from "../fixtures/rows.js";
-import { type ResolvedOptions, idsOf, sortRows, useHarness } from "../harness.js";
+import { type BackendConformanceOptions, idsOf, sortRows, suiteTitle, useHarness } from "../harness.js";
+import type { TestApi } from "../test-api.js";
 
 const PROVENANCE_KEYS = [
   "metaxy_data_version",
@@ -28,9 +28,10 @@ function pick(rows: readonly Row[], columns: readonly string[]): Row[] {
   return rows.map((r) => Object.fromEntries(columns.map((c) => [c, r[c]])));
 }
 
-export function resolveUpdateSuite(options: ResolvedOptions): void {
-  describe("resolveUpdate", () => {
-    const h = useHarness(options);
+export function resolveUpdateSuite(test: TestApi, options: BackendConformanceOptions): void {
+  const { describe, it, expect } = test;
+  describe(suiteTitle(options, "resolveUpdate"), () => {
+    const h = useHarness(test, options);
 
     it("reports exactly the new, stale and orphaned ids with their provenance", async () => {
       const { graph, raw, transcript } = videoGraph();
@@ -126,7 +127,7 @@ export function resolveUpdateSuite(options: ResolvedOptions): void {
       const f = await collect(await store.resolveUpdate(faces));
       expect(idsOf(f.stale, "sample_uid")).toEqual(["s2"]);
       expect(f.stale[0].metaxy_provenance_by_field).toEqual({
-        faces: fieldHash(algo, "faces", "2", [["video/raw.frames", "f2-v2"]]),
+        faces: fieldHash(algo, "faces", "1", [["video/raw.frames", "f2-v2"]]),
       });
       expect([f.new, f.orphaned]).toEqual([[], []]);
     });

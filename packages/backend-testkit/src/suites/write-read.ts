@@ -1,14 +1,15 @@
 import { type Row, SYSTEM_COLUMNS } from "@metaxy/core";
-import { describe, expect, it } from "vitest";
 import { videoGraph } from "../fixtures/graphs.js";
-import { rawRow, rawRows, recordHash } from "../fixtures/rows.js";
-import { type ResolvedOptions, idsOf, readSorted, useHarness } from "../harness.js";
+import { collect, rawRow, rawRows, recordHash } from "../fixtures/rows.js";
+import { type BackendConformanceOptions, idsOf, readSorted, suiteTitle, useHarness } from "../harness.js";
+import type { TestApi } from "../test-api.js";
 
 const RAW_COLUMNS = [...SYSTEM_COLUMNS, "duration", "path", "sample_uid"].sort();
 
-export function writeReadSuite(options: ResolvedOptions): void {
-  describe("write and read", () => {
-    const h = useHarness(options);
+export function writeReadSuite(test: TestApi, options: BackendConformanceOptions): void {
+  const { describe, it, expect } = test;
+  describe(suiteTitle(options, "write and read"), () => {
+    const h = useHarness(test, options);
 
     it("fills every system column on write", async () => {
       const { graph, raw } = videoGraph();
@@ -76,6 +77,39 @@ export function writeReadSuite(options: ResolvedOptions): void {
       ]);
       expect(await store.count(raw)).toBe(3);
       expect(await store.count(raw, { withSampleHistory: true })).toBe(5);
+    });
+
+    it("orders an id's rows by coalesce(deleted_at, updated_at), the later append winning a tie", async () => {
+      const { graph, raw, transcript } = videoGraph();
+      const store = await h.open(graph);
+      await store.write(raw, rawRows(4));
+      const [written] = await store.read(raw, { filters: "sample_uid = 's0'" });
+      const writtenAt = written.metaxy_updated_at as Date;
+      // Rows carrying their own deleted_at: s0 ties with its first row, s1 sorts before it, s2
+      // after it; s3 gets two rows with the same deleted_at.
+      const later = new Date(writtenAt.getTime() + 3_600_000);
+      await store.write(raw, [
+        { ...rawRow(0), path: "/tie", metaxy_deleted_at: writtenAt },
+        { ...rawRow(1), path: "/older", metaxy_deleted_at: new Date(writtenAt.getTime() - 3_600_000) },
+        { ...rawRow(2), path: "/newer", metaxy_deleted_at: later },
+        { ...rawRow(3), path: "/first", metaxy_deleted_at: later },
+      ]);
+      await store.write(raw, [{ ...rawRow(3), path: "/second", metaxy_deleted_at: later }]);
+      // s2's deleted_at is still ahead of a live row written now
+      await store.write(raw, [{ ...rawRow(2), path: "/live" }]);
+
+      const latest = await readSorted(store, raw, "sample_uid", { includeSoftDeleted: true });
+      expect(latest.map((r) => [r.sample_uid, r.path])).toEqual([
+        ["s0", "/tie"],
+        ["s1", "/v/1.mp4"],
+        ["s2", "/newer"],
+        ["s3", "/second"],
+      ]);
+      expect(idsOf(await store.read(raw), "sample_uid")).toEqual(["s1"]);
+      expect(await store.count(raw)).toBe(1);
+      // resolveUpdate reads upstreams the same way
+      const inc = await collect(await store.resolveUpdate(transcript));
+      expect(idsOf(inc.new, "sample_uid")).toEqual(["s1"]);
     });
 
     it("applies filters after dedup, and selects exactly the requested columns", async () => {

@@ -7,9 +7,9 @@ import {
   type Row,
   defineFeature,
 } from "@metaxy/core";
-import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { type ResolvedOptions, useHarness } from "../harness.js";
+import { type BackendConformanceOptions, suiteTitle, useHarness } from "../harness.js";
+import type { TestApi } from "../test-api.js";
 
 /** The cases write malformed rows on purpose, so definitions drop their row types. */
 const feature = (input: DefineFeatureInput<AnyZodObject | undefined>): FeatureDefinition =>
@@ -65,9 +65,10 @@ async function rowCount(store: { count: (f: string, o: object) => Promise<number
  * all-or-nothing multi-feature writes, serialised schema changes, typed rejections that leave the
  * table as it was, and iteration that cannot look finished when the store was closed under it.
  */
-export function writeSafetySuite(options: ResolvedOptions): void {
-  describe("write safety", () => {
-    const h = useHarness(options);
+export function writeSafetySuite(test: TestApi, options: BackendConformanceOptions): void {
+  const { describe, it, expect } = test;
+  describe(suiteTitle(options, "write safety"), () => {
+    const h = useHarness(test, options);
 
     it("scopes idempotency keys by feature", async () => {
       const { graph, raw, caption } = clipGraph();
@@ -100,13 +101,22 @@ export function writeSafetySuite(options: ResolvedOptions): void {
     });
 
     it("rejects a used idempotency key with other rows (IDEMPOTENCY_CONFLICT), storing nothing", async () => {
-      const { graph, raw, caption } = clipGraph();
+      const { graph, caption } = clipGraph();
       const store = await h.open(graph);
       await store.write(caption, [captionRow(0)], { idempotencyKey: "k" });
       await expect(
         store.write(caption, [captionRow(0, "changed")], { idempotencyKey: "k" }),
       ).rejects.toMatchObject({ code: "IDEMPOTENCY_CONFLICT", feature: "clip/caption" });
-      // inside writeMulti, the conflict on one feature rolls back the other (a new table included)
+      expect((await store.read(caption)).map((r) => r.text)).toEqual(["hello"]);
+    });
+
+    // The backend finds the conflict inside its write: only a transaction can undo the other table.
+    it("rolls back every feature of a writeMulti whose idempotency key conflicts on one (atomicWrites)", async (ctx) => {
+      const backend = await h.backendWith(ctx, (c) => c.atomicWrites, "atomicWrites");
+      if (!backend) return;
+      const { graph, raw, caption } = clipGraph();
+      const store = await h.open(graph, { backend });
+      await store.write(caption, [captionRow(0)], { idempotencyKey: "k" });
       await expect(
         store.writeMulti(
           new Map([
@@ -178,7 +188,7 @@ export function writeSafetySuite(options: ResolvedOptions): void {
     });
 
     it("a rejected write leaves the table's columns as they were", async () => {
-      const { graph, caption, tags } = clipGraph();
+      const { graph, tags } = clipGraph();
       const store = await h.open(graph);
       await store.write(tags, [tagRow(0, { label: "x" })]);
       const before = (await store.backend.tableColumns("clip__tags"))!.slice().sort();
@@ -186,7 +196,16 @@ export function writeSafetySuite(options: ResolvedOptions): void {
         store.write(tags, [tagRow(1, { extra: "new column" }), tagRow(2, { label: 3 })]),
       ).rejects.toMatchObject({ code: "METADATA_SCHEMA_ERROR", column: "label" });
       expect((await store.backend.tableColumns("clip__tags"))!.slice().sort()).toEqual(before);
-      // rejected inside the backend's transaction: the new column goes too
+      expect(await rowCount(store, "clip/tags")).toBe(1);
+    });
+
+    it("a write rejected inside the backend's transaction takes its new columns back (atomicWrites)", async (ctx) => {
+      const backend = await h.backendWith(ctx, (c) => c.atomicWrites, "atomicWrites");
+      if (!backend) return;
+      const { graph, caption, tags } = clipGraph();
+      const store = await h.open(graph, { backend });
+      await store.write(tags, [tagRow(0, { label: "x" })]);
+      const before = (await store.backend.tableColumns("clip__tags"))!.slice().sort();
       await store.write(caption, [captionRow(0)], { idempotencyKey: "k" });
       await expect(
         store.writeMulti(
