@@ -46,12 +46,7 @@ async function compiled(leafExists: boolean) {
     const plan = await store.planResolveUpdate(b.leaf);
     if (plan.expected.kind !== "upstreams") throw new Error("plan");
     const upstreams = [];
-    for (const u of plan.expected.upstreams)
-      upstreams.push({
-        relation: q(u.read.table),
-        columns: (await store.backend.tableColumns(u.read.table))!,
-        raw: true,
-      });
+    for (const u of plan.expected.upstreams) upstreams.push({ relation: q(u.read.table), raw: true });
     const current = leafExists
       ? {
           relation: q(b.leaf.key.tableName),

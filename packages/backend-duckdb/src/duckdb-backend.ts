@@ -229,27 +229,39 @@ class DuckDBBackend implements Backend {
       if (u.inline) {
         const relation = `${SCRATCH}.upstream_${id}_${i}`;
         scratch.push(relation);
-        upstreams.push({ relation, columns: await this.#loadScratch(relation, u.inline), raw: false });
+        await this.#loadScratch(
+          relation,
+          u.inline,
+          u.renamed.map((c) => c.source),
+        );
+        upstreams.push({ relation, raw: false });
       } else {
-        const columns = await this.tableColumns(u.read.table);
-        if (!columns)
+        if (!(await this.tableExists(u.read.table)))
           throw new TableNotFoundError(`Table "${u.read.table}" of feature "${u.feature}" does not exist`, {
             feature: u.feature,
             table: u.read.table,
           });
-        upstreams.push({ relation: q(u.read.table), columns, raw: true });
+        upstreams.push({ relation: q(u.read.table), raw: true });
       }
     }
     return { upstreams, current };
   }
 
-  /** Loads JS rows into a scratch table (samples, fallback upstreams); returns its columns. */
-  async #loadScratch(relation: string, rows: readonly Row[]): Promise<string[]> {
+  /**
+   * Loads JS rows into a scratch table (samples, fallback upstreams); returns its columns: those
+   * with a value in some row, plus every one of `columns` (typed by name when always null).
+   */
+  async #loadScratch(
+    relation: string,
+    rows: readonly Row[],
+    columns: readonly string[] = [],
+  ): Promise<string[]> {
     const types: Record<string, ColumnType> = {};
+    const typeOf = (k: string, v: unknown): ColumnType => (k.endsWith("_by_field") ? "map" : inferType(v));
     for (const r of rows)
       for (const [k, v] of Object.entries(r))
-        if (!(k in types) && v !== null && v !== undefined)
-          types[k] = k.endsWith("_by_field") ? "map" : inferType(v);
+        if (!(k in types) && v !== null && v !== undefined) types[k] = typeOf(k, v);
+    for (const k of columns) if (!(k in types)) types[k] = typeOf(k, "");
     const cols = Object.entries(types);
     if (cols.length === 0) cols.push(["__empty", "string"]);
     await this.#driver.run(

@@ -5,22 +5,22 @@ import {
   FilterParseError,
   PROVENANCE,
   PROVENANCE_BY_FIELD,
+  type ExpectedFromUpstreams,
+  type JoinKind,
   type ResolveUpdatePlan,
-  type UpstreamColumns,
-  type UpstreamInput,
-  checkColumnCollisions,
   compileExpr,
-  compareStrings,
   exprColumns,
-  upstreamUserColumns,
 } from "@metaxy/core";
 import { duckdbDialect as d, q, s } from "./duckdb-dialect.js";
 import { compileRead } from "./duckdb-read-compiler.js";
 
-/** Where each relation of a plan lives, and its stored columns. */
+/** Where each relation of a plan lives (and, for samples and the target, its columns). */
 export interface ResolveSources {
-  /** Per upstream: a relation and whether it still needs `read` semantics (a raw feature table). */
-  readonly upstreams: ReadonlyArray<{ relation: string; columns: readonly string[]; raw: boolean }>;
+  /**
+   * Per upstream: a relation holding (at least) the plan's `renamed` source columns, and whether
+   * it still needs `read` semantics (a raw feature table).
+   */
+  readonly upstreams: ReadonlyArray<{ relation: string; raw: boolean }>;
   readonly samples?: { relation: string; columns: readonly string[] };
   /** The target's stored table, or null when it has none yet. */
   readonly current: { relation: string; columns: readonly string[] } | null;
@@ -46,6 +46,11 @@ export const STATUS = "__status";
 export const CURRENT_PREFIX = "__cur__";
 const PROVENANCE_COLUMNS = [PROVENANCE_BY_FIELD, PROVENANCE, DATA_VERSION_BY_FIELD, DATA_VERSION];
 const dv = (i: number) => `__dv_${i}`;
+const JOIN_SQL: Record<JoinKind, string> = {
+  inner: "INNER JOIN",
+  left: "LEFT JOIN",
+  full: "FULL OUTER JOIN",
+};
 
 /**
  * Compiles the core's resolve-update plan to DuckDB SQL: per upstream read-latest → rename →
@@ -61,7 +66,7 @@ export function compileResolveUpdate(plan: ResolveUpdatePlan, sources: ResolveSo
     const src = sources.samples!;
     expected = compileSamples(plan, src, plan.expected.filters, ctes);
   } else {
-    expected = compileUpstreams(plan, plan.expected.upstreams, sources, ctes);
+    expected = compileUpstreams(plan, plan.expected, sources, ctes);
     inputIdsSql = `SELECT DISTINCT ${plan.diffColumns.map(q).join(", ")} FROM expected`;
   }
 
@@ -79,9 +84,10 @@ export function compileResolveUpdate(plan: ResolveUpdatePlan, sources: ResolveSo
     const predicateColumns = [...new Set(plan.stalenessPredicates.flatMap((p) => [...exprColumns(p)]))];
     // The comparison needs only ids, provenance and predicate columns: DuckDB prunes the rest.
     const needed = [...new Set([...keys, PROVENANCE, ...predicateColumns])];
-    fullCurrent = plan.collapseCurrent ? collapseCurrent(read, currentColumns, keys) : read;
+    const collapse = plan.collapseCurrent;
+    fullCurrent = collapse ? collapseCurrent(read, currentColumns, collapse.by) : read;
     ctes.push(
-      `cur AS (${plan.collapseCurrent ? collapseCurrent(read, needed, keys) : `SELECT ${needed.map(q).join(", ")} FROM (${read})`})`,
+      `cur AS (${collapse ? collapseCurrent(read, needed, collapse.by) : `SELECT ${needed.map(q).join(", ")} FROM (${read})`})`,
     );
     const on = keys.map((c) => `e.${q(c)} = c.${q(c)}`).join(" AND ");
     const curCtx = columnContext(new Map(needed.map((c) => [c, `c.${q(c)}`])), "staleness predicate");
@@ -145,8 +151,7 @@ function compileSamples(
   const has = new Set(src.columns);
   const ctx = columnContext(new Map(src.columns.map((c) => [c, q(c)])), "filter");
   const where = filters.length ? ` WHERE ${filters.map((f) => compileExpr(f, ctx)).join(" AND ")}` : "";
-  const keys = plan.fields.map((f) => f.structKey).sort(compareStrings);
-  const concat = (m: string) => keys.map((k) => d.mapGet(m, k)).join(" || '|' || ");
+  const concat = (m: string) => plan.recordOrder.map((k) => d.mapGet(m, k)).join(" || '|' || ");
   const prov = d.hash(plan.hashAlgorithm, concat(q(PROVENANCE_BY_FIELD)), plan.truncation);
   const user = src.columns.filter((c) => !PROVENANCE_COLUMNS.includes(c));
   const dvbf = has.has(DATA_VERSION_BY_FIELD)
@@ -165,36 +170,30 @@ function compileSamples(
 
 function compileUpstreams(
   plan: ResolveUpdatePlan,
-  upstreams: readonly UpstreamInput[],
+  expected: ExpectedFromUpstreams,
   sources: ResolveSources,
   ctes: string[],
 ): ExpectedShape {
-  const columnSets: UpstreamColumns[] = [];
-  const relations: Array<{ name: string; columns: string[] }> = [];
+  const { upstreams, joinOrder, joinColumns: keys } = expected;
   upstreams.forEach((u, i) => {
     const src = sources.upstreams[i];
     const read = src.raw ? compileRead(u.read, src.relation) : `SELECT * FROM ${src.relation}`;
     ctes.push(`u${i}_read AS (${read})`);
-    const selected = upstreamUserColumns(plan.feature, u, src.columns);
-    columnSets.push(selected);
     // Filters see every renamed column (before select) and the renamed system columns.
-    const names = new Map<string, string>();
-    for (const [source, name] of upstreamUserColumns(plan.feature, { ...u, select: null }, src.columns))
-      names.set(name, q(source));
-    for (const c of PROVENANCE_COLUMNS) names.set(c + u.suffix, q(c));
-    const ctx = columnContext(names, `filter of dependency "${u.feature}"`);
+    const ctx = columnContext(
+      new Map(u.renamed.map((c) => [c.name, q(c.source)])),
+      `filter of dependency "${u.feature}"`,
+    );
     const where = u.filters.length ? ` WHERE ${u.filters.map((f) => compileExpr(f, ctx)).join(" AND ")}` : "";
     const cols = [
-      ...selected.map(([source, name]) => `${q(source)} AS ${q(name)}`),
+      ...u.columns.map((c) => `${q(c.source)} AS ${q(c.name)}`),
       `${q(DATA_VERSION_BY_FIELD)} AS ${dv(i)}`,
     ];
     ctes.push(`u${i} AS (SELECT ${cols.join(", ")} FROM u${i}_read${where})`);
     if (u.lineage.type === "aggregation") {
-      const on = u.lineage.on;
-      const selectedNames = new Set(selected.map(([, n]) => n));
-      const orderCols = u.idColumns.filter((c) => selectedNames.has(c));
-      const order = (orderCols.length > 0 ? orderCols : on).map(q).join(", ");
-      const hashes = u.fieldStructKeys.map((sk) =>
+      const { on, orderBy, fieldStructKeys } = u.lineage;
+      const order = orderBy.map(q).join(", ");
+      const hashes = fieldStructKeys.map((sk) =>
         d.hash(
           plan.hashAlgorithm,
           `coalesce(string_agg(${d.mapGet(dv(i), sk)}, '|' ORDER BY ${order}), '')`,
@@ -202,45 +201,30 @@ function compileUpstreams(
         ),
       );
       ctes.push(
-        `u${i}_lineage AS (SELECT ${on.map(q).join(", ")}, ${d.map(u.fieldStructKeys, hashes)} AS ${dv(i)} FROM u${i} GROUP BY ${on.map(q).join(", ")})`,
+        `u${i}_lineage AS (SELECT ${on.map(q).join(", ")}, ${d.map(fieldStructKeys, hashes)} AS ${dv(i)} FROM u${i} GROUP BY ${on.map(q).join(", ")})`,
       );
-      relations.push({ name: `u${i}_lineage`, columns: [...on] });
-    } else {
-      relations.push({ name: `u${i}`, columns: selected.map(([, n]) => n) });
     }
   });
-  if (upstreams.length > 1) checkColumnCollisions(plan.feature, upstreams, columnSets, plan.joinColumns);
+  const relation = (i: number) => (upstreams[i].lineage.type === "aggregation" ? `u${i}_lineage` : `u${i}`);
 
-  // Join: required deps inner, then optional deps left (or full outer when nothing is required).
-  const required = upstreams.map((_, i) => i).filter((i) => !upstreams[i].optional);
-  const optional = upstreams.map((_, i) => i).filter((i) => upstreams[i].optional);
-  const order = [...required, ...optional];
-  const keys = plan.joinColumns;
-  let from = `${relations[order[0]].name} AS t${order[0]}`;
-  const joined = [order[0]];
+  const [base, ...rest] = joinOrder;
+  let from = `${relation(base)} AS t${base}`;
+  const joined = [base];
   let anyFull = false;
+  // After a full join a key is the first non-null in join order; otherwise the base's.
   const keyExpr = (c: string) =>
-    anyFull ? `coalesce(${joined.map((j) => `t${j}.${q(c)}`).join(", ")})` : `t${order[0]}.${q(c)}`;
-  for (const i of order.slice(1)) {
-    const kind = !upstreams[i].optional
-      ? "INNER JOIN"
-      : required.length > 0
-        ? "LEFT JOIN"
-        : "FULL OUTER JOIN";
-    from += ` ${kind} ${relations[i].name} AS t${i} ON ${keys.map((c) => `${keyExpr(c)} = t${i}.${q(c)}`).join(" AND ")}`;
+    anyFull ? `coalesce(${joined.map((j) => `t${j}.${q(c)}`).join(", ")})` : `t${base}.${q(c)}`;
+  for (const i of rest) {
+    const kind = JOIN_SQL[upstreams[i].join!];
+    from += ` ${kind} ${relation(i)} AS t${i} ON ${keys.map((c) => `${keyExpr(c)} = t${i}.${q(c)}`).join(" AND ")}`;
     joined.push(i);
-    if (kind === "FULL OUTER JOIN") anyFull = true;
+    if (upstreams[i].join === "full") anyFull = true;
   }
-  const keySet = new Set(keys);
-  const outColumns: string[] = [...keys];
-  const select = keys.map((c) => `${keyExpr(c)} AS ${q(c)}`);
-  for (const i of order)
-    for (const c of relations[i].columns)
-      if (!keySet.has(c) && !outColumns.includes(c)) {
-        outColumns.push(c);
-        select.push(`t${i}.${q(c)}`);
-      }
-  for (const i of order) select.push(`t${i}.${dv(i)}`);
+  const select = [
+    ...keys.map((c) => `${keyExpr(c)} AS ${q(c)}`),
+    ...expected.joinedColumns.map((c) => `t${c.upstream}.${q(c.name)}`),
+    ...joinOrder.map((i) => `t${i}.${dv(i)}`),
+  ];
   ctes.push(`joined AS (SELECT ${select.join(", ")} FROM ${from})`);
 
   // Provenance per field, then per record (SPEC §2.5). Each parent value is extracted from its
@@ -276,34 +260,29 @@ function compileUpstreams(
   ctes.push(`fields AS (SELECT *, ${fieldExprs.join(", ")} FROM parent_values)`);
   const structKeys = plan.fields.map((f) => f.structKey);
   const fieldColumns = structKeys.map((k) => `__f_${k}`);
-  const sortedFields = [...structKeys].sort(compareStrings).map((k) => q(`__f_${k}`));
+  const recordFields = plan.recordOrder.map((k) => q(`__f_${k}`));
   const record = d.hash(
     plan.hashAlgorithm,
     concatOrNull(
-      sortedFields.flatMap((f, i) => (i === 0 ? [f] : ["'|'", f])),
-      sortedFields,
+      recordFields.flatMap((f, i) => (i === 0 ? [f] : ["'|'", f])),
+      recordFields,
     ),
     plan.truncation,
   );
+  const columns = expected.columns.map(q).join(", ");
+  ctes.push(
+    expected.reduce
+      ? `expected AS (SELECT ${columns}, ${fieldColumns.map((c) => `any_value(${q(c)}) AS ${q(c)}`).join(", ")}, any_value(${record}) AS ${q(PROVENANCE)} FROM fields GROUP BY ${expected.reduce.by.map(q).join(", ")})`
+      : `expected AS (SELECT ${columns}, ${fieldColumns.map(q).join(", ")}, ${record} AS ${q(PROVENANCE)} FROM fields)`,
+  );
   // Per-field hashes stay plain columns; the `*_by_field` maps are built only when rows are read.
   const readMap = d.map(structKeys, fieldColumns.map(q));
-  const shape = (columns: readonly string[]): ExpectedShape => ({
-    stored: [...columns, ...fieldColumns, PROVENANCE],
+  return {
+    stored: [...expected.columns, ...fieldColumns, PROVENANCE],
     // data versions equal provenance here: the JS side copies them instead of decoding twice
-    select: [...columns.map(q), `${readMap} AS ${q(PROVENANCE_BY_FIELD)}`, q(PROVENANCE)].join(", "),
+    select: [...expected.columns.map(q), `${readMap} AS ${q(PROVENANCE_BY_FIELD)}`, q(PROVENANCE)].join(", "),
     dataVersionIsProvenance: true,
-  });
-  if (plan.reduceExpected) {
-    const dc = plan.diffColumns.map(q).join(", ");
-    ctes.push(
-      `expected AS (SELECT ${dc}, ${fieldColumns.map((c) => `any_value(${q(c)}) AS ${q(c)}`).join(", ")}, any_value(${record}) AS ${q(PROVENANCE)} FROM fields GROUP BY ${dc})`,
-    );
-    return shape(plan.diffColumns);
-  }
-  ctes.push(
-    `expected AS (SELECT ${outColumns.map(q).join(", ")}, ${fieldColumns.map(q).join(", ")}, ${record} AS ${q(PROVENANCE)} FROM fields)`,
-  );
-  return shape(outColumns);
+  };
 }
 
 /** `concat` of `pieces`, NULL when any of `nullable` is (SQL `||` semantics, without its intermediate strings). */

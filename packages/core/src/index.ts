@@ -64,8 +64,13 @@ export { compileExpr, sqlLiteral, type SqlExprContext } from "./sql/compile-expr
 export type { ReadQuery } from "./plan/read-query.js";
 export type {
   ResolveUpdatePlan,
+  ExpectedFromUpstreams,
+  ExpectedFromSamples,
   UpstreamInput,
+  UpstreamColumn,
   UpstreamLineage,
+  JoinKind,
+  JoinedColumn,
   PlannedField,
   ParentFieldRef,
   Row,
@@ -73,8 +78,12 @@ export type {
   IncrementCounts,
 } from "./plan/resolve-update-plan.js";
 export { INCREMENT_KINDS } from "./plan/resolve-update-plan.js";
-export { buildResolveUpdatePlan, type BuildPlanOptions } from "./plan/build-plan.js";
-export { upstreamUserColumns, checkColumnCollisions, type UpstreamColumns } from "./plan/upstream-columns.js";
+export {
+  buildResolveUpdatePlan,
+  upstreamReads,
+  type BuildPlanOptions,
+  type UpstreamSource,
+} from "./plan/build-plan.js";
 export { evaluateResolveUpdate, type EvaluatedIncrement, type LoadRows } from "./engine/reference-engine.js";
 export { readLatest } from "./engine/read-latest.js";
 export { tupleKey, compareValues } from "./engine/row-keys.js";

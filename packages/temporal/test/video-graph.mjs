@@ -1,51 +1,11 @@
-// The test graph in plain JS, so that worker child processes (no TypeScript loader) share it.
-import { FeatureGraph, defineFeature } from "@metaxy/core";
-import { z } from "zod";
+// Test fixtures in plain JS, so that worker child processes (no TypeScript loader) share them.
+import { videoFeatures } from "@metaxy/core/testing";
 
-/** The video graph: transcripts depend on audio only, faces on frames only, captions on both. */
-/** @param {string} [audioCodeVersion] */
-export function videoGraph(audioCodeVersion = "1") {
-  const raw = defineFeature({
-    key: "video/raw",
-    idColumns: ["sample_uid"],
-    fields: [
-      { key: "audio", codeVersion: audioCodeVersion },
-      { key: "frames", codeVersion: "1" },
-    ],
-    schema: z.object({ sample_uid: z.string(), path: z.string() }),
-  });
-  const transcript = defineFeature({
-    key: "video/transcript",
-    idColumns: ["sample_uid"],
-    deps: [raw],
-    fields: [{ key: "text", codeVersion: "1", deps: [{ feature: raw, fields: ["audio"] }] }],
-    schema: z.object({ sample_uid: z.string(), text: z.string() }),
-  });
-  const faces = defineFeature({
-    key: "video/faces",
-    idColumns: ["sample_uid"],
-    deps: [raw],
-    fields: [{ key: "faces", codeVersion: "1", deps: [{ feature: raw, fields: ["frames"] }] }],
-    schema: z.object({ sample_uid: z.string(), face_count: z.number().int() }),
-  });
-  const caption = defineFeature({
-    key: "video/caption",
-    idColumns: ["sample_uid"],
-    deps: [transcript, faces],
-    fields: [
-      {
-        key: "caption",
-        codeVersion: "1",
-        deps: [
-          { feature: transcript, fields: ["text"] },
-          { feature: faces, fields: ["faces"] },
-        ],
-      },
-    ],
-    schema: z.object({ sample_uid: z.string(), caption: z.string() }),
-  });
-  return { raw, transcript, faces, caption, graph: new FeatureGraph([raw, transcript, faces, caption]) };
-}
+/**
+ * The shared video graph: transcripts depend on audio only, faces on frames only, captions on both.
+ * @param {string} [audioCodeVersion]
+ */
+export const videoGraph = (audioCodeVersion = "1") => videoFeatures({ audioCodeVersion });
 
 /**
  * `n` raw videos as samples (ids, path, per-stream content hashes).

@@ -83,6 +83,18 @@ export function fallbackSuite(test: TestApi, options: BackendConformanceOptions)
       expect(inc.orphaned).toEqual([]);
     });
 
+    it("resolves against a fallback upstream with no live rows: its columns come from its table", async () => {
+      const { raw, transcript, fallback, primary } = await pair();
+      await fallback.write(raw, rawRows(2));
+      await fallback.delete(raw, null);
+      await primary.write(transcript, [
+        { sample_uid: "s0", text: "x", metaxy_provenance_by_field: { text: "old" } },
+      ]);
+      const inc = await collect(await primary.resolveUpdate(transcript));
+      expect([inc.new, inc.stale]).toEqual([[], []]);
+      expect(idsOf(inc.orphaned, "sample_uid")).toEqual(["s0"]);
+    });
+
     it("raises FeatureNotFoundError for a feature in neither store", async () => {
       const { raw, transcript, primary } = await pair();
       await expect(primary.read(raw)).rejects.toMatchObject({

@@ -145,7 +145,7 @@ class MemoryBackend implements Backend {
   async resolveUpdate(plan: ResolveUpdatePlan): Promise<IncrementSource> {
     const result = await evaluateResolveUpdate(plan, async (q) => {
       const t = this.#tables.get(q.table);
-      return t ? { rows: readLatest(t.rows, q), columns: [...t.columns.keys()] } : null;
+      return t ? readLatest(t.rows, q) : null;
     });
     const byKind: Record<IncrementKind, Row[]> = {
       new: result.new,

@@ -1,8 +1,14 @@
 import { FeatureNotFoundError, MetadataSchemaError } from "../errors.js";
 import type { Expr } from "../plan/expression.js";
 import type { ReadQuery } from "../plan/read-query.js";
-import type { PlannedField, ResolveUpdatePlan, Row, UpstreamInput } from "../plan/resolve-update-plan.js";
-import { checkColumnCollisions, upstreamUserColumns } from "../plan/upstream-columns.js";
+import type {
+  ExpectedFromUpstreams,
+  PlannedField,
+  ResolveUpdatePlan,
+  Row,
+  UpstreamInput,
+  UpstreamLineage,
+} from "../plan/resolve-update-plan.js";
 import {
   DATA_VERSION,
   DATA_VERSION_BY_FIELD,
@@ -10,12 +16,11 @@ import {
   PROVENANCE_BY_FIELD,
 } from "../spec/system-columns.js";
 import { truncatedHash } from "../versioning/hash-algorithms.js";
-import { byFieldConcat } from "../versioning/record-hash.js";
 import { matchesAll } from "./evaluate-expression.js";
 import { compareByColumns, tupleKey } from "./row-keys.js";
 
-/** Rows of a table (already through `readLatest`), and the table's column names; `null` = no table. */
-export type LoadRows = (query: ReadQuery) => Promise<{ rows: Row[]; columns: readonly string[] } | null>;
+/** Rows of a table (already through `readLatest`); `null` = no table. */
+export type LoadRows = (query: ReadQuery) => Promise<readonly Row[] | null>;
 
 export interface EvaluatedIncrement {
   readonly new: Row[];
@@ -40,14 +45,13 @@ export async function evaluateResolveUpdate(
   const expected =
     plan.expected.kind === "samples"
       ? prepareSamples(plan, plan.expected.rows, plan.expected.filters)
-      : await computeExpected(plan, plan.expected.upstreams, load);
+      : await computeExpected(plan, plan.expected, load);
   const input = plan.expected.kind === "samples" ? null : expected;
   const currentRead = await load(plan.current);
   if (plan.skipComparison || !currentRead)
     return { ...(await setFailedAside(plan, expected, [], load)), orphaned: [], input };
 
-  let current = currentRead.rows;
-  if (plan.collapseCurrent) current = collapse(current, plan.diffColumns);
+  const current = plan.collapseCurrent ? collapse(currentRead, plan.collapseCurrent.by) : currentRead;
   // As in SQL, a NULL key never matches: such expected rows are new, such stored rows orphaned.
   const currentByKey = new Map<string, Row>();
   for (const r of current)
@@ -85,7 +89,7 @@ async function setFailedAside(
   const failures = plan.failures && (await load(plan.failures));
   if (!failures) return { new: created, stale, failed: [] };
   const keyOf = (r: Row) => tupleKey(r, [...plan.diffColumns, PROVENANCE]);
-  const failedKeys = new Set(failures.rows.map(keyOf));
+  const failedKeys = new Set(failures.map(keyOf));
   const failed: Row[] = [];
   const keep = (rows: Row[]) => rows.filter((r) => !failedKeys.has(keyOf(r)) || (failed.push(r), false));
   return { new: keep(created), stale: keep(stale), failed };
@@ -101,7 +105,10 @@ function prepareSamples(plan: ResolveUpdatePlan, rows: readonly Row[], filters: 
         { feature: plan.feature, column: PROVENANCE_BY_FIELD },
       );
     if (filters.length > 0 && !matchesAll(filters, r)) continue;
-    const provenance = hashConcat(plan, byFieldConcat(pickFields(byField as Record<string, unknown>, plan)));
+    const provenance = hashConcat(
+      plan,
+      recordConcat(plan, pickFields(byField as Record<string, unknown>, plan)),
+    );
     const row: Row = { ...r, [PROVENANCE]: provenance };
     if (row[DATA_VERSION_BY_FIELD] === undefined || row[DATA_VERSION_BY_FIELD] === null) {
       row[DATA_VERSION_BY_FIELD] = { ...(byField as object) };
@@ -109,7 +116,7 @@ function prepareSamples(plan: ResolveUpdatePlan, rows: readonly Row[], filters: 
     } else if (row[DATA_VERSION] === undefined || row[DATA_VERSION] === null) {
       row[DATA_VERSION] = hashConcat(
         plan,
-        byFieldConcat(pickFields(row[DATA_VERSION_BY_FIELD] as Record<string, unknown>, plan)),
+        recordConcat(plan, pickFields(row[DATA_VERSION_BY_FIELD] as Record<string, unknown>, plan)),
       );
     }
     out.push(row);
@@ -130,108 +137,96 @@ function pickFields(
   return out;
 }
 
+/** The record provenance's input: per-field values in `recordOrder`, null if any is. */
+function recordConcat(
+  plan: ResolveUpdatePlan,
+  byField: Readonly<Record<string, string | null>>,
+): string | null {
+  const values: string[] = [];
+  for (const k of plan.recordOrder) {
+    const v = byField[k];
+    if (v === null || v === undefined) return null;
+    values.push(v);
+  }
+  return values.join("|");
+}
+
 function hashConcat(plan: ResolveUpdatePlan, concat: string | null): string | null {
   return concat === null ? null : truncatedHash(plan.hashAlgorithm, concat, plan.truncation);
 }
 
 const dvColumn = (u: UpstreamInput) => DATA_VERSION_BY_FIELD + u.suffix;
 
+/** One joined row: the prepared row of each upstream (by index), absent where a join found none. */
+type JoinedRow = ReadonlyArray<Row | undefined>;
+
 async function computeExpected(
   plan: ResolveUpdatePlan,
-  upstreams: readonly UpstreamInput[],
+  expected: ExpectedFromUpstreams,
   load: LoadRows,
 ): Promise<Row[]> {
   const prepared: Row[][] = [];
-  const columnSets = [];
-  for (const u of upstreams) {
-    const loaded = u.inline ? { rows: [...u.inline], columns: columnsOf(u.inline) } : await load(u.read);
-    if (!loaded)
+  for (const u of expected.upstreams) {
+    const rows = u.inline ?? (await load(u.read));
+    if (!rows)
       throw new FeatureNotFoundError(
         `Feature "${u.feature}" (a dependency of "${plan.feature}") has no metadata in the store`,
-        {
-          feature: u.feature,
-          dependent: plan.feature,
-        },
+        { feature: u.feature, dependent: plan.feature },
       );
-    const columns = upstreamUserColumns(plan.feature, u, loaded.columns);
-    columnSets.push(columns);
-    prepared.push(prepareUpstream(plan, u, loaded.rows, loaded.columns, columns));
+    prepared.push(prepareUpstream(plan, u, rows));
   }
-  if (upstreams.length > 1) checkColumnCollisions(plan.feature, upstreams, columnSets, plan.joinColumns);
-
-  const joined = joinUpstreams(plan, upstreams, prepared);
-  let rows = joined.map((r) => withProvenance(plan, upstreams, r));
-  if (plan.reduceExpected) {
-    const byKey = new Map<string, Row>();
-    for (const r of rows) {
-      const k = tupleKey(r, plan.diffColumns);
-      if (!byKey.has(k)) {
-        const reduced: Row = {};
-        for (const c of plan.diffColumns) reduced[c] = r[c];
-        for (const c of PROVENANCE_COLUMNS) reduced[c] = r[c];
-        byKey.set(k, reduced);
-      }
+  const rows = joinUpstreams(expected, prepared).map((j) => expectedRow(plan, expected, j));
+  if (!expected.reduce) return rows;
+  const by = expected.reduce.by;
+  const byKey = new Map<string, Row>();
+  for (const r of rows) {
+    const k = tupleKey(r, by);
+    if (!byKey.has(k)) {
+      const reduced: Row = {};
+      for (const c of expected.columns) reduced[c] = r[c];
+      for (const c of PROVENANCE_COLUMNS) reduced[c] = r[c];
+      byKey.set(k, reduced);
     }
-    rows = [...byKey.values()];
   }
-  return rows;
+  return [...byKey.values()];
 }
 
-function columnsOf(rows: readonly Row[]): string[] {
-  const set = new Set<string>();
-  for (const r of rows) for (const k of Object.keys(r)) set.add(k);
-  return [...set];
-}
-
-/** Rename → filter → select → lineage, keeping the upstream's data versions under its suffix. */
-function prepareUpstream(
-  plan: ResolveUpdatePlan,
-  u: UpstreamInput,
-  rows: readonly Row[],
-  storedColumns: readonly string[],
-  columns: ReadonlyArray<readonly [string, string]>,
-): Row[] {
+/** Rename → filter → select → lineage; the data versions travel under the upstream's suffix. */
+function prepareUpstream(plan: ResolveUpdatePlan, u: UpstreamInput, rows: readonly Row[]): Row[] {
   const dv = dvColumn(u);
-  const allUser =
-    u.select === null ? columns : upstreamUserColumns(plan.feature, { ...u, select: null }, storedColumns);
-  let out: Row[] = [];
+  const out: Row[] = [];
   for (const r of rows) {
     const renamed: Row = {};
-    for (const [source, name] of allUser) renamed[name] = r[source] ?? null;
-    for (const c of PROVENANCE_COLUMNS) renamed[c + u.suffix] = r[c] ?? null;
+    for (const c of u.renamed) renamed[c.name] = r[c.source] ?? null;
     if (u.filters.length > 0 && !matchesAll(u.filters, renamed)) continue;
-    if (u.select === null) {
-      out.push(renamed);
-    } else {
-      const selected: Row = {};
-      for (const [, name] of columns) selected[name] = renamed[name];
-      selected[dv] = renamed[dv];
-      out.push(selected);
-    }
+    const selected: Row = {};
+    for (const { name } of u.columns) selected[name] = renamed[name];
+    selected[dv] = renamed[dv];
+    out.push(selected);
   }
-  if (u.lineage.type === "aggregation") out = aggregate(plan, u, out, u.lineage.on);
-  // Only the data versions travel on; the other renamed system columns are dropped (SPEC §2.5).
-  for (const r of out)
-    for (const c of PROVENANCE_COLUMNS) if (c !== DATA_VERSION_BY_FIELD) delete r[c + u.suffix];
-  return out;
+  return u.lineage.type === "aggregation" ? aggregate(plan, u, out, u.lineage) : out;
 }
 
-/** N:1: every row of a group carries the hash of the group's concatenated data versions per field. */
-function aggregate(plan: ResolveUpdatePlan, u: UpstreamInput, rows: Row[], on: readonly string[]): Row[] {
+/** N:1: one row per group, carrying the hash of its members' concatenated data versions per field. */
+function aggregate(
+  plan: ResolveUpdatePlan,
+  u: UpstreamInput,
+  rows: Row[],
+  lineage: Extract<UpstreamLineage, { type: "aggregation" }>,
+): Row[] {
   const dv = dvColumn(u);
-  const orderBy = u.idColumns.filter((c) => rows.length === 0 || c in rows[0]);
-  const sorter = compareByColumns(orderBy.length > 0 ? orderBy : on);
+  const sorter = compareByColumns(lineage.orderBy);
   const groups = new Map<string, Row[]>();
   for (const r of rows) {
-    const k = tupleKey(r, on);
+    const k = tupleKey(r, lineage.on);
     const g = groups.get(k);
     if (g) g.push(r);
     else groups.set(k, [r]);
   }
-  for (const group of groups.values()) {
+  return [...groups.values()].map((group) => {
     group.sort(sorter);
     const byField: Record<string, string | null> = {};
-    for (const sk of u.fieldStructKeys) {
+    for (const sk of lineage.fieldStructKeys) {
       const values: string[] = [];
       for (const r of group) {
         const v = (r[dv] as Record<string, unknown> | null)?.[sk];
@@ -239,22 +234,26 @@ function aggregate(plan: ResolveUpdatePlan, u: UpstreamInput, rows: Row[], on: r
       }
       byField[sk] = hashConcat(plan, values.join("|"));
     }
-    for (const r of group) r[dv] = { ...byField };
-  }
-  return rows;
+    const row: Row = {};
+    for (const c of lineage.on) row[c] = group[0][c];
+    row[dv] = byField;
+    return row;
+  });
 }
 
-function joinUpstreams(
-  plan: ResolveUpdatePlan,
-  upstreams: readonly UpstreamInput[],
-  prepared: Row[][],
-): Row[] {
-  const keys = plan.joinColumns;
-  const required = upstreams.map((_, i) => i).filter((i) => !upstreams[i].optional);
-  const optional = upstreams.map((_, i) => i).filter((i) => upstreams[i].optional);
-  const order = [...required, ...optional];
-  let acc: Row[] = prepared[order[0]];
-  for (const i of order.slice(1)) {
+/** The joins in `joinOrder`, each of its upstream's kind, matching on the (coalesced) join columns. */
+function joinUpstreams(expected: ExpectedFromUpstreams, prepared: Row[][]): JoinedRow[] {
+  const keys = expected.joinColumns;
+  const [base, ...rest] = expected.joinOrder;
+  const single = (i: number, r: Row): Array<Row | undefined> => {
+    const row: Array<Row | undefined> = [];
+    row[i] = r;
+    return row;
+  };
+  let acc = prepared[base].map((r) => single(base, r));
+  let order = [base];
+  for (const i of rest) {
+    const kind = expected.upstreams[i].join;
     const right = new Map<string, Row[]>();
     for (const r of prepared[i]) {
       if (hasNullKey(r, keys)) continue; // never matches; kept below for a full outer join
@@ -263,24 +262,45 @@ function joinUpstreams(
       if (list) list.push(r);
       else right.set(k, [r]);
     }
-    const next: Row[] = [];
+    const next: Array<Array<Row | undefined>> = [];
     const matched = new Set<string>();
-    const kind = !upstreams[i].optional ? "inner" : required.length > 0 ? "left" : "full";
     for (const l of acc) {
-      const k = tupleKey(l, keys);
-      const rs = hasNullKey(l, keys) ? undefined : right.get(k);
+      const key = joinKey(l, order, keys);
+      const k = tupleKey(key, keys);
+      const rs = hasNullKey(key, keys) ? undefined : right.get(k);
       if (rs) {
         matched.add(k);
-        for (const r of rs) next.push({ ...r, ...l, ...pick(r, dvColumn(upstreams[i])) });
-      } else if (kind !== "inner") next.push({ ...l });
+        for (const r of rs) {
+          const row = [...l];
+          row[i] = r;
+          next.push(row);
+        }
+      } else if (kind !== "inner") next.push([...l]);
     }
     if (kind === "full") {
-      for (const [k, rs] of right) if (!matched.has(k)) for (const r of rs) next.push({ ...r });
-      for (const r of prepared[i]) if (hasNullKey(r, keys)) next.push({ ...r });
+      for (const [k, rs] of right) if (!matched.has(k)) for (const r of rs) next.push(single(i, r));
+      for (const r of prepared[i]) if (hasNullKey(r, keys)) next.push(single(i, r));
     }
     acc = next;
+    order = [...order, i];
   }
   return acc;
+}
+
+/** Each join column from the first upstream (in join order) that has a value for it. */
+function joinKey(row: JoinedRow, order: readonly number[], keys: readonly string[]): Row {
+  const out: Row = {};
+  for (const c of keys) {
+    out[c] = null;
+    for (const i of order) {
+      const v = row[i]?.[c];
+      if (v !== null && v !== undefined) {
+        out[c] = v;
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 function hasNullKey(row: Row, keys: readonly string[]): boolean {
@@ -288,16 +308,13 @@ function hasNullKey(row: Row, keys: readonly string[]): boolean {
   return false;
 }
 
-function pick(row: Row, column: string): Row {
-  return { [column]: row[column] };
-}
-
-function withProvenance(plan: ResolveUpdatePlan, upstreams: readonly UpstreamInput[], joined: Row): Row {
+/** The plan's columns of a joined row, then its provenance (SPEC §2.5). */
+function expectedRow(plan: ResolveUpdatePlan, expected: ExpectedFromUpstreams, joined: JoinedRow): Row {
+  const out = joinKey(joined, expected.joinOrder, expected.joinColumns);
+  for (const c of expected.joinedColumns) out[c.name] = joined[c.upstream]?.[c.name] ?? null;
   const byField: Record<string, string | null> = {};
-  for (const f of plan.fields) byField[f.structKey] = fieldHash(plan, upstreams, f, joined);
-  const out: Row = {};
-  for (const [k, v] of Object.entries(joined)) if (!k.startsWith(DATA_VERSION_BY_FIELD + "__")) out[k] = v;
-  const provenance = hashConcat(plan, byFieldConcat(byField));
+  for (const f of plan.fields) byField[f.structKey] = fieldHash(plan, expected.upstreams, f, joined);
+  const provenance = hashConcat(plan, recordConcat(plan, byField));
   out[PROVENANCE_BY_FIELD] = byField;
   out[PROVENANCE] = provenance;
   out[DATA_VERSION_BY_FIELD] = { ...byField };
@@ -309,11 +326,12 @@ function fieldHash(
   plan: ResolveUpdatePlan,
   upstreams: readonly UpstreamInput[],
   f: PlannedField,
-  row: Row,
+  joined: JoinedRow,
 ): string | null {
   const parts = [f.keyString, f.codeVersion];
   for (const p of f.parents) {
-    const map = row[dvColumn(upstreams[p.upstream])] as Record<string, unknown> | null | undefined;
+    const u = upstreams[p.upstream];
+    const map = joined[p.upstream]?.[dvColumn(u)] as Record<string, unknown> | null | undefined;
     let v = map?.[p.structKey];
     if (v === null || v === undefined) {
       if (!p.optional) return null;

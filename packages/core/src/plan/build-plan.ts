@@ -1,19 +1,36 @@
-import { InvalidRenameError, RootFeatureWithoutSamplesError, ValidationError } from "../errors.js";
+import {
+  FeatureNotFoundError,
+  InvalidRenameError,
+  RootFeatureWithoutSamplesError,
+  ValidationError,
+} from "../errors.js";
 import type { FeatureGraph } from "../graph/feature-graph.js";
-import type { FeatureKey } from "../keys.js";
-import type { FeatureDefinition } from "../spec/define-feature.js";
+import type { FeaturePlan } from "../graph/feature-plan.js";
+import { type FeatureKey, compareStrings } from "../keys.js";
+import type { FeatureDefinition, FeatureDep } from "../spec/define-feature.js";
 import { isSystemColumn } from "../spec/system-columns.js";
 import type { HashAlgorithm } from "../versioning/hash-algorithms.js";
 import type { Expr } from "./expression.js";
 import type { ReadQuery } from "./read-query.js";
 import type {
+  ExpectedFromUpstreams,
+  JoinKind,
+  JoinedColumn,
   PlannedField,
   ResolveUpdatePlan,
   Row,
   UpstreamInput,
   UpstreamLineage,
 } from "./resolve-update-plan.js";
-import { checkColumnCollisions, upstreamUserColumns } from "./upstream-columns.js";
+import { checkColumnCollisions, renamedColumns, selectedColumns } from "./upstream-columns.js";
+
+/** Where a dependency's rows are, as the store found them. */
+export interface UpstreamSource {
+  /** Every column of the stored table, system columns included. */
+  readonly columns: readonly string[];
+  /** Rows read from a fallback store through the upstream's read, used instead of the table. */
+  readonly inline?: readonly Row[];
+}
 
 export interface BuildPlanOptions {
   hashAlgorithm: HashAlgorithm;
@@ -27,9 +44,40 @@ export interface BuildPlanOptions {
   targetFilters?: readonly Expr[];
   stalenessPredicates?: readonly Expr[];
   skipComparison?: boolean;
+  /**
+   * Per dependency, in declared order: where it is stored (see `upstreamReads`); null or absent
+   * when no store has it. Not read with `samples`.
+   */
+  upstreams?: readonly (UpstreamSource | null)[];
+  /** The stores searched, named in the error for a dependency none of them has. */
+  storeDescription?: string;
 }
 
-/** Builds the resolve-update plan of `feature` (SPEC §3.2, DESIGN §3). */
+/** Every dependency's read (latest live rows of its current version, runtime and global filters). */
+export function upstreamReads(
+  graph: FeatureGraph,
+  key: FeatureKey,
+  options: Pick<BuildPlanOptions, "filters" | "globalFilters">,
+): Array<{ feature: string; read: ReadQuery }> {
+  return graph.plan(key).deps.map((up) => ({
+    feature: up.key.toString(),
+    read: {
+      table: up.key.tableName,
+      idColumns: up.spec.idColumns,
+      featureVersion: graph.featureVersion(up.key),
+      latestOnly: true,
+      includeSoftDeleted: false,
+      filters: [...(options.filters?.[up.key.toString()] ?? []), ...(options.globalFilters ?? [])],
+      columns: null,
+    },
+  }));
+}
+
+/**
+ * Builds the resolve-update plan of `feature` (SPEC §3.2, DESIGN §3). Every decision is taken
+ * here, once: column lists, the collision check, join kinds and order, aggregation order,
+ * reduction and collapse. Engines only interpret the result.
+ */
 export function buildResolveUpdatePlan(
   graph: FeatureGraph,
   key: FeatureKey,
@@ -65,62 +113,7 @@ export function buildResolveUpdatePlan(
       feature,
     });
 
-  const upstreams: UpstreamInput[] = plan.featureDeps.map((dep, i) => {
-    const up = plan.deps[i];
-    const upKey = up.key.toString();
-    const rename = dep.rename ?? {};
-    const upIds = up.spec.idColumns.map((c) => rename[c] ?? c);
-    const lineage: UpstreamLineage =
-      dep.lineage.type === "identity"
-        ? { type: "identity" }
-        : dep.lineage.type === "aggregation"
-          ? { type: "aggregation", on: dep.lineage.on ?? def.spec.idColumns }
-          : { type: "expansion", on: dep.lineage.on };
-    let select: string[] | null = null;
-    if (dep.select) {
-      select = [...dep.select];
-      // Ids stay selected for identity and aggregation: aggregation concatenates members in id order.
-      const required = [
-        ...(lineage.type === "expansion"
-          ? lineage.on
-          : lineage.type === "aggregation"
-            ? [...lineage.on, ...upIds]
-            : upIds),
-        ...joinColumns.filter((c) => upIds.includes(c)),
-      ];
-      for (const c of required) if (!select.includes(c)) select.push(c);
-    }
-    return {
-      feature: upKey,
-      suffix: up.key.toColumnSuffix(),
-      read: {
-        table: up.key.tableName,
-        idColumns: up.spec.idColumns,
-        featureVersion: graph.featureVersion(up.key),
-        latestOnly: true,
-        includeSoftDeleted: false,
-        filters: [...(options.filters?.[upKey] ?? []), ...(options.globalFilters ?? [])],
-        columns: null,
-      },
-      rename,
-      filters: dep.filterExprs,
-      select,
-      lineage,
-      optional: dep.optional,
-      fieldStructKeys: up.spec.fields.map((f) => f.key.toStructKey()).sort(),
-      idColumns: upIds,
-    };
-  });
-
-  // Static collision check where every upstream declares its columns.
-  if (upstreams.length > 1 && plan.deps.every((d) => d.schema)) {
-    const cols = upstreams.map((u, i) =>
-      upstreamUserColumns(feature, u, Object.keys(plan.deps[i].schema!.shape)),
-    );
-    checkColumnCollisions(feature, upstreams, cols, joinColumns);
-  }
-
-  const upstreamIndex = new Map(upstreams.map((u, i) => [u.feature, i]));
+  const upstreamIndex = new Map(plan.deps.map((up, i) => [up.key.toString(), i]));
   const fields: PlannedField[] = def.spec.fields.map((f) => ({
     keyString: f.key.toString(),
     structKey: f.key.toStructKey(),
@@ -131,30 +124,158 @@ export function buildResolveUpdatePlan(
         fqKey: p.toString(),
         upstream: index,
         structKey: p.field.toStructKey(),
-        optional: upstreams[index].optional,
+        optional: plan.featureDeps[index].optional,
       };
     }),
   }));
-
-  const expected: ResolveUpdatePlan["expected"] = options.samples
-    ? { kind: "samples", rows: options.samples, filters: targetFilters }
-    : { kind: "upstreams", upstreams };
+  const expansion = !options.samples && plan.featureDeps.some((d) => d.lineage.type === "expansion");
 
   return {
     feature,
     table: def.key.tableName,
     hashAlgorithm: options.hashAlgorithm,
     truncation: options.truncation,
-    expected,
-    joinColumns,
+    expected: options.samples
+      ? { kind: "samples", rows: options.samples, filters: targetFilters }
+      : planUpstreams(graph, plan, options, joinColumns),
     diffColumns: joinColumns,
     fields,
+    recordOrder: fields.map((f) => f.structKey).sort(compareStrings),
     current,
-    collapseCurrent: !options.samples && upstreams.some((u) => u.lineage.type === "expansion"),
-    reduceExpected: !options.samples && upstreams.some((u) => u.lineage.type === "aggregation"),
+    collapseCurrent: expansion ? { by: joinColumns } : null,
     stalenessPredicates: options.stalenessPredicates ?? [],
     skipComparison: options.skipComparison ?? false,
     failures: null,
+  };
+}
+
+function planUpstreams(
+  graph: FeatureGraph,
+  plan: FeaturePlan,
+  options: BuildPlanOptions,
+  joinColumns: readonly string[],
+): ExpectedFromUpstreams {
+  const feature = plan.feature.key.toString();
+  const sources = plan.deps.map((_, i) => options.upstreams?.[i] ?? null);
+  const reads = upstreamReads(graph, plan.feature.key, options);
+  const notFound = (i: number) =>
+    new FeatureNotFoundError(
+      `Feature "${reads[i].feature}" (a dependency of "${feature}") has no metadata in ${options.storeDescription ?? "the store"}; materialise it first`,
+      { feature: reads[i].feature, dependent: feature },
+    );
+  // A dependency no store has yet is shaped from its declared schema, so definition errors
+  // (unknown selected column, column collision) show before any data exists.
+  const stored = plan.deps.map(
+    (up, i) => sources[i]?.columns ?? (up.schema ? Object.keys(up.schema.shape) : null),
+  );
+  const unknown = stored.indexOf(null);
+  if (unknown >= 0) throw notFound(unknown);
+
+  const upstreams = plan.featureDeps.map((dep, i) =>
+    shapeUpstream(plan, dep, i, stored[i]!, reads[i].read, joinColumns),
+  );
+  if (upstreams.length > 1) checkColumnCollisions(feature, upstreams, joinColumns);
+  const missing = sources.indexOf(null);
+  if (missing >= 0) throw notFound(missing);
+
+  // Required dependencies inner-joined in declared order, then optional ones: left-joined when
+  // something is required, else full outer joined (SPEC §2.6, join).
+  const required = plan.featureDeps.flatMap((d, i) => (d.optional ? [] : [i]));
+  const optional = plan.featureDeps.flatMap((d, i) => (d.optional ? [i] : []));
+  const joinOrder = [...required, ...optional];
+  const joinOf = (i: number): JoinKind | null =>
+    i === joinOrder[0]
+      ? null
+      : !plan.featureDeps[i].optional
+        ? "inner"
+        : required.length > 0
+          ? "left"
+          : "full";
+
+  const taken = new Set(joinColumns);
+  const joinedColumns: JoinedColumn[] = [];
+  for (const i of joinOrder) {
+    const lineage = upstreams[i].lineage;
+    // An aggregated upstream leaves one row per group: only its group columns remain.
+    const names = lineage.type === "aggregation" ? lineage.on : upstreams[i].columns.map((c) => c.name);
+    for (const name of names)
+      if (!taken.has(name)) {
+        taken.add(name);
+        joinedColumns.push({ name, upstream: i });
+      }
+  }
+  const aggregation = upstreams.some((u) => u.lineage.type === "aggregation");
+  return {
+    kind: "upstreams",
+    upstreams: upstreams.map((u, i) => ({
+      ...u,
+      join: joinOf(i),
+      ...(sources[i]?.inline ? { inline: sources[i].inline } : {}),
+    })),
+    joinOrder,
+    joinColumns,
+    joinedColumns,
+    reduce: aggregation ? { by: joinColumns } : null,
+    columns: aggregation ? [...joinColumns] : [...joinColumns, ...joinedColumns.map((c) => c.name)],
+  };
+}
+
+/** Rename, select and lineage of one dependency (SPEC §2.6 steps 2–5). */
+function shapeUpstream(
+  plan: FeaturePlan,
+  dep: FeatureDep,
+  i: number,
+  storedColumns: readonly string[],
+  read: ReadQuery,
+  joinColumns: readonly string[],
+): Omit<UpstreamInput, "join" | "inline"> {
+  const feature = plan.feature.key.toString();
+  const up = plan.deps[i];
+  const upKey = up.key.toString();
+  const suffix = up.key.toColumnSuffix();
+  const rename = dep.rename ?? {};
+  const upIds = up.spec.idColumns.map((c) => rename[c] ?? c);
+  const on =
+    dep.lineage.type === "aggregation"
+      ? (dep.lineage.on ?? plan.feature.spec.idColumns)
+      : dep.lineage.type === "expansion"
+        ? dep.lineage.on
+        : [];
+  let select: string[] | null = null;
+  if (dep.select) {
+    select = [...dep.select];
+    // Ids stay selected for identity and aggregation: aggregation concatenates members in id order.
+    const required = [
+      ...(dep.lineage.type === "expansion"
+        ? on
+        : dep.lineage.type === "aggregation"
+          ? [...on, ...upIds]
+          : upIds),
+      ...joinColumns.filter((c) => upIds.includes(c)),
+    ];
+    for (const c of required) if (!select.includes(c)) select.push(c);
+  }
+  const renamed = renamedColumns(storedColumns, rename, suffix);
+  const columns = selectedColumns(feature, upKey, renamed.user, select);
+  let lineage: UpstreamLineage;
+  if (dep.lineage.type === "aggregation") {
+    const kept = new Set(columns.map((c) => c.name));
+    const orderBy = upIds.filter((c) => kept.has(c));
+    lineage = {
+      type: "aggregation",
+      on,
+      orderBy: orderBy.length > 0 ? orderBy : on,
+      fieldStructKeys: up.spec.fields.map((f) => f.key.toStructKey()).sort(),
+    };
+  } else lineage = dep.lineage.type === "expansion" ? { type: "expansion", on } : { type: "identity" };
+  return {
+    feature: upKey,
+    suffix,
+    read,
+    renamed: [...renamed.user, ...renamed.system],
+    filters: dep.filterExprs,
+    columns,
+    lineage,
   };
 }
 

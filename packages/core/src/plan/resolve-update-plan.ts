@@ -4,28 +4,40 @@ import type { ReadQuery } from "./read-query.js";
 
 export type Row = Record<string, unknown>;
 
-/** How one upstream is read and shaped before the join (SPEC §2.6). */
+/** A stored column and its name after rename. */
+export interface UpstreamColumn {
+  readonly source: string;
+  readonly name: string;
+}
+
+/** How an upstream joins the ones before it in `joinOrder` (SPEC §2.6, join). */
+export type JoinKind = "inner" | "left" | "full";
+
+/**
+ * How one upstream is read and shaped before the join (SPEC §2.6). Every choice is made here:
+ * engines read `read` (or `inline`), apply `renamed`, `filters`, `columns`, `lineage`, and join.
+ */
 export interface UpstreamInput {
   readonly feature: string;
   /** `__video_raw`: suffix of this upstream's renamed system columns. */
   readonly suffix: string;
   /** Latest live rows of the upstream's current version, runtime + global filters applied. */
   readonly read: ReadQuery;
-  /** User rename `{ old: new }`, applied before `filters` and `select`. */
-  readonly rename: Readonly<Record<string, string>>;
+  /**
+   * Every stored column after rename: the user columns under the dependency's `rename`, and the
+   * four provenance / data-version columns under their `suffix` names. What `filters` see.
+   */
+  readonly renamed: readonly UpstreamColumn[];
   /** The dependency's static filters (post-rename names). */
   readonly filters: readonly Expr[];
   /**
-   * User columns to keep after rename (already extended with lineage and id columns);
-   * `null` keeps every user column.
+   * The user columns this upstream keeps (after rename and select; select extended with the
+   * lineage and id columns), in order. Its data versions travel alongside, under `suffix`.
    */
-  readonly select: readonly string[] | null;
+  readonly columns: readonly UpstreamColumn[];
   readonly lineage: UpstreamLineage;
-  readonly optional: boolean;
-  /** Struct keys of the upstream's fields, sorted (the aggregation hashing order). */
-  readonly fieldStructKeys: readonly string[];
-  /** Upstream id columns after rename (aggregation concatenation order). */
-  readonly idColumns: readonly string[];
+  /** How it joins the upstreams before it; `null` for the first in `joinOrder` (the base). */
+  readonly join: JoinKind | null;
   /**
    * Rows already read elsewhere (a fallback store): latest, live and filtered by `read.filters`.
    * Engines use them instead of reading `read.table`.
@@ -35,14 +47,55 @@ export interface UpstreamInput {
 
 export type UpstreamLineage =
   | { readonly type: "identity" }
-  | { readonly type: "aggregation"; readonly on: readonly string[] }
+  | {
+      /**
+       * N:1: one row per `on` group leaves this upstream, carrying only `on` and a data-version
+       * map whose entry per `fieldStructKeys` key hashes the group's member values joined by `|`,
+       * members ordered by `orderBy` (ascending, code-point order for strings), nulls skipped.
+       */
+      readonly type: "aggregation";
+      readonly on: readonly string[];
+      readonly orderBy: readonly string[];
+      /** Struct keys of the upstream's fields, sorted. */
+      readonly fieldStructKeys: readonly string[];
+    }
   | { readonly type: "expansion"; readonly on: readonly string[] };
+
+/** A column of the joined rows and the upstream (index into `upstreams`) it is taken from. */
+export interface JoinedColumn {
+  readonly name: string;
+  readonly upstream: number;
+}
+
+/** Expected rows computed from the upstreams (SPEC §2.6 then §2.5). */
+export interface ExpectedFromUpstreams {
+  readonly kind: "upstreams";
+  /** In declared order (`ParentFieldRef.upstream` indexes into it). */
+  readonly upstreams: readonly UpstreamInput[];
+  /** Indexes into `upstreams`: the base, then each upstream joined to what precedes it. */
+  readonly joinOrder: readonly number[];
+  /** Columns every join matches on; after a full join, each is the first non-null in join order. */
+  readonly joinColumns: readonly string[];
+  /** The other user columns of the joined rows, each from the first upstream in join order that has it. */
+  readonly joinedColumns: readonly JoinedColumn[];
+  /** Aggregation lineage: one expected row per `by` (the first joined row's), with only those user columns. */
+  readonly reduce: { readonly by: readonly string[] } | null;
+  /** User columns of the expected rows, in order (the provenance columns follow). */
+  readonly columns: readonly string[];
+}
+
+/** Expected rows are user-supplied samples (root features, or `samples` passed explicitly). */
+export interface ExpectedFromSamples {
+  readonly kind: "samples";
+  readonly rows: readonly Row[];
+  readonly filters: readonly Expr[];
+}
 
 /** One parent field of a downstream field, as the provenance hash reads it. */
 export interface ParentFieldRef {
   /** `video/raw.audio`, the string hashed. */
   readonly fqKey: string;
-  /** Index into `ResolveUpdatePlan.upstreams`. */
+  /** Index into `ExpectedFromUpstreams.upstreams`. */
   readonly upstream: number;
   /** Entry of the upstream's `metaxy_data_version_by_field`. */
   readonly structKey: string;
@@ -59,7 +112,9 @@ export interface PlannedField {
 
 /**
  * The resolve-update plan (DESIGN §3): built once in core, interpreted by the reference engine
- * and compiled to SQL by backends. Data, not SQL text.
+ * and compiled to SQL by backends. Data, not SQL text: it states every decision (columns, join
+ * kinds and order, aggregation order, collapse and reduction), so engines never look at the
+ * feature definitions.
  */
 export interface ResolveUpdatePlan {
   readonly feature: string;
@@ -68,21 +123,20 @@ export interface ResolveUpdatePlan {
   /** `null` keeps whole hashes. */
   readonly truncation: number | null;
   /** Where expected rows come from: upstream tables, or user-supplied samples. */
-  readonly expected:
-    | { readonly kind: "upstreams"; readonly upstreams: readonly UpstreamInput[] }
-    | { readonly kind: "samples"; readonly rows: readonly Row[]; readonly filters: readonly Expr[] };
-  /** Columns the upstreams are joined on. */
-  readonly joinColumns: readonly string[];
+  readonly expected: ExpectedFromUpstreams | ExpectedFromSamples;
   /** Columns expected and current rows are compared on. */
   readonly diffColumns: readonly string[];
   /** Every field of the feature, in spec order. */
   readonly fields: readonly PlannedField[];
+  /** Struct keys of `fields` in the order the record provenance joins them (sorted). */
+  readonly recordOrder: readonly string[];
   /** The stored rows of the feature (current version, latest, live, target filters). */
   readonly current: ReadQuery;
-  /** Collapse current rows to one per `diffColumns` (expansion lineage). */
-  readonly collapseCurrent: boolean;
-  /** Reduce expected to one row per `diffColumns` (aggregation lineage). */
-  readonly reduceExpected: boolean;
+  /**
+   * Expansion lineage: stored children collapse to one row per `by` before the diff, each column
+   * any non-null value, the provenance null (hence stale) unless every child carries the same one.
+   */
+  readonly collapseCurrent: { readonly by: readonly string[] } | null;
   /** Current rows matching any of these are stale regardless of provenance. */
   readonly stalenessPredicates: readonly Expr[];
   /** Report every expected row as new; no comparison. */

@@ -1,32 +1,54 @@
 import { ColumnCollisionError, FieldNotFoundError } from "../errors.js";
-import { isSystemColumn } from "../spec/system-columns.js";
-import type { UpstreamInput } from "./resolve-update-plan.js";
+import {
+  DATA_VERSION,
+  DATA_VERSION_BY_FIELD,
+  PROVENANCE,
+  PROVENANCE_BY_FIELD,
+  isSystemColumn,
+} from "../spec/system-columns.js";
+import type { UpstreamColumn } from "./resolve-update-plan.js";
 
-/** User columns one upstream contributes to the join: `[stored name, name after rename]`. */
-export type UpstreamColumns = ReadonlyArray<readonly [source: string, name: string]>;
+/** The upstream system columns that travel into the join, renamed with the upstream's suffix. */
+const SUFFIXED_COLUMNS = [PROVENANCE_BY_FIELD, PROVENANCE, DATA_VERSION_BY_FIELD, DATA_VERSION] as const;
 
 /**
- * Applies an upstream's rename and select to its stored user columns (system columns are
- * handled by the engines). Unknown selected columns are an error naming the column.
+ * An upstream's stored columns after rename (SPEC §2.6 step 2): user columns under the
+ * dependency's `rename`, the provenance / data-version columns under `<name><suffix>`. The
+ * other system columns are dropped.
  */
-export function upstreamUserColumns(
-  feature: string,
-  upstream: UpstreamInput,
+export function renamedColumns(
   storedColumns: readonly string[],
-): UpstreamColumns {
-  const renamed = storedColumns
-    .filter((c) => !isSystemColumn(c))
-    .map((c) => [c, upstream.rename[c] ?? c] as const);
-  if (upstream.select === null) return renamed;
-  const byName = new Map(renamed.map(([s, n]) => [n, s] as const));
-  return upstream.select.map((name) => {
-    const source = byName.get(name);
-    if (source === undefined)
+  rename: Readonly<Record<string, string>>,
+  suffix: string,
+): { user: UpstreamColumn[]; system: UpstreamColumn[] } {
+  return {
+    user: storedColumns
+      .filter((c) => !isSystemColumn(c))
+      .map((source) => ({ source, name: rename[source] ?? source })),
+    system: SUFFIXED_COLUMNS.map((source) => ({ source, name: source + suffix })),
+  };
+}
+
+/**
+ * The renamed user columns `select` keeps (all when null), in select order. An unknown selected
+ * column is an error naming it.
+ */
+export function selectedColumns(
+  feature: string,
+  dependency: string,
+  renamed: readonly UpstreamColumn[],
+  select: readonly string[] | null,
+): UpstreamColumn[] {
+  if (select === null) return [...renamed];
+  const byName = new Map(renamed.map((c) => [c.name, c] as const));
+  return select.map((name) => {
+    const column = byName.get(name);
+    if (column === undefined)
       throw new FieldNotFoundError(
-        `Feature "${feature}" selects column "${name}" from "${upstream.feature}", which has no such column (after rename). Available: ${[...byName.keys()].join(", ")}`,
-        { feature, dependency: upstream.feature, column: name },
+        `Feature "${feature}" selects column "${name}" from "${dependency}", which has no such column (after rename). Available: ${[...byName.keys()].join(", ")}`,
+        { feature, dependency, column: name },
       );
-    return [source, name] as const;
+    return column;
   });
 }
 
@@ -35,22 +57,20 @@ export function upstreamUserColumns(
  */
 export function checkColumnCollisions(
   feature: string,
-  upstreams: readonly UpstreamInput[],
-  columns: readonly UpstreamColumns[],
+  upstreams: ReadonlyArray<{ readonly feature: string; readonly columns: readonly UpstreamColumn[] }>,
   joinColumns: readonly string[],
 ): void {
   const owner = new Map<string, string>();
   const ids = new Set(joinColumns);
-  columns.forEach((cols, i) => {
-    for (const [, name] of cols) {
+  for (const u of upstreams)
+    for (const { name } of u.columns) {
       if (ids.has(name)) continue;
       const prev = owner.get(name);
-      if (prev !== undefined && prev !== upstreams[i].feature)
+      if (prev !== undefined && prev !== u.feature)
         throw new ColumnCollisionError(
-          `Found column collisions for feature "${feature}": column "${name}" comes from both "${prev}" and "${upstreams[i].feature}". Rename it in one dependency or drop it with select.`,
-          { feature, column: name, dependencies: [prev, upstreams[i].feature] },
+          `Found column collisions for feature "${feature}": column "${name}" comes from both "${prev}" and "${u.feature}". Rename it in one dependency or drop it with select.`,
+          { feature, column: name, dependencies: [prev, u.feature] },
         );
-      owner.set(name, upstreams[i].feature);
+      owner.set(name, u.feature);
     }
-  });
 }

@@ -11,7 +11,7 @@ import { parseFilters } from "../filters/filter-parser.js";
 import { DEFAULT_PROJECT, type FeatureGraph } from "../graph/feature-graph.js";
 import type { FeatureKey } from "../keys.js";
 import { type GraphSnapshot, graphFromSnapshot } from "../graph/snapshot.js";
-import { buildResolveUpdatePlan } from "../plan/build-plan.js";
+import { type UpstreamSource, buildResolveUpdatePlan, upstreamReads } from "../plan/build-plan.js";
 import { type Expr, and, eq } from "../plan/expression.js";
 import type { ReadQuery } from "../plan/read-query.js";
 import type { ResolveUpdatePlan, Row } from "../plan/resolve-update-plan.js";
@@ -398,7 +398,7 @@ export class MetadataStore implements AsyncDisposable {
     const filters: Record<string, Expr[]> = {};
     for (const [k, v] of Object.entries(options.filters ?? {}))
       filters[toFeatureKey(k).toString()] = parseFilters(v as any);
-    let plan = buildResolveUpdatePlan(this.graph, key, {
+    const planOptions = {
       hashAlgorithm: this.hashAlgorithm,
       truncation: this.truncation,
       samples: options.samples,
@@ -407,31 +407,35 @@ export class MetadataStore implements AsyncDisposable {
       targetFilters: parseFilters(options.targetFilters as any),
       stalenessPredicates: parseFilters(options.stalenessPredicates as any),
       skipComparison: options.skipComparison,
+    };
+    const upstreams = options.samples
+      ? undefined
+      : await Promise.all(
+          upstreamReads(this.graph, key, planOptions).map((u) => this.#upstreamSource(u.feature, u.read)),
+        );
+    const plan = buildResolveUpdatePlan(this.graph, key, {
+      ...planOptions,
+      upstreams,
+      storeDescription: `store ${this.display()}${this.fallbackStores.length ? " or its fallback stores" : ""}`,
     });
     // Records that failed for good at their expected provenance are set aside (see failed-records.ts).
     const failedTable = failedRecordsTable(key.tableName);
-    if (!options.retryFailed && (await this.backend.tableExists(failedTable)))
-      plan = { ...plan, failures: failuresQuery(failedTable, plan.diffColumns) };
-    if (plan.expected.kind !== "upstreams") return plan;
-    // Upstreams absent here are read from the first fallback store that has them.
-    const upstreams = await Promise.all(
-      plan.expected.upstreams.map(async (u) => {
-        if (await this.backend.tableExists(u.read.table)) return u;
-        for (const f of this.fallbackStores) {
-          const found = await f.findStoreFor(u.feature, true);
-          if (found) {
-            const rows: Row[] = [];
-            for await (const b of found.backend.read(u.read, READ_BATCH)) rows.push(...b);
-            return { ...u, inline: rows };
-          }
-        }
-        throw new FeatureNotFoundError(
-          `Feature "${u.feature}" (a dependency of "${key}") has no metadata in store ${this.display()}${this.fallbackStores.length ? " or its fallback stores" : ""}; materialise it first`,
-          { feature: u.feature, dependent: key.toString() },
-        );
-      }),
-    );
-    return { ...plan, expected: { kind: "upstreams", upstreams } };
+    if (options.retryFailed || !(await this.backend.tableExists(failedTable))) return plan;
+    return { ...plan, failures: failuresQuery(failedTable, plan.diffColumns) };
+  }
+
+  /** An upstream's columns here; else, from the first fallback store that has it, its rows too. */
+  async #upstreamSource(feature: string, read: ReadQuery): Promise<UpstreamSource | null> {
+    const columns = await this.backend.tableColumns(read.table);
+    if (columns) return { columns };
+    for (const f of this.fallbackStores) {
+      const found = await f.findStoreFor(feature, true);
+      if (!found) continue;
+      const rows: Row[] = [];
+      for await (const b of found.backend.read(read, READ_BATCH)) rows.push(...b);
+      return { columns: (await found.backend.tableColumns(read.table)) ?? [], inline: rows };
+    }
+    return null;
   }
 
   // ---- failed records ----
