@@ -142,3 +142,4 @@ export {
   type ResolvedMetaxyConfig,
   type ResolvedStoreConfig,
 } from "./config/load-config.js";
+export { type FailureInfo, failedRecordsTable } from "./store/failed-records.js";
