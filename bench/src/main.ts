@@ -21,6 +21,7 @@ import {
   loadVectors,
 } from "./graphs.js";
 import { iqr, median, round3 } from "./stats.js";
+import { formatTemporal, runTemporalBench } from "./temporal-bench.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const BENCH_DIR = resolve(HERE, "..");
@@ -49,7 +50,10 @@ const USAGE = `pnpm bench -- [options]
   --memory-limit <size>          DuckDB memory_limit for the timed TS processes (e.g. 1.5GB; default: DuckDB's 80% of RAM)
   --json <file>                  write every result (per-round times included) as JSON
   --data <dir>                   data dir (default bench/.data)
-  --tmp <dir>                    parent of the per-round temp dirs (default the OS temp dir)`;
+  --tmp <dir>                    parent of the per-round temp dirs (default the OS temp dir)
+  --temporal                     instead: materializeFeature vs bare Temporal activities (real server)
+    --temporal-batches 100  --temporal-batch-size 1000  --temporal-window 8
+    --temporal-ms-per-row 0.1 (simulated model)  --temporal-e2e 100000 (stale records end to end)`;
 
 // ---------------------------------------------------------------------------- options
 
@@ -86,6 +90,12 @@ function parseOptions() {
       json: { type: "string" },
       data: { type: "string" },
       tmp: { type: "string" },
+      temporal: { type: "boolean", default: false },
+      "temporal-batches": { type: "string", default: "100" },
+      "temporal-batch-size": { type: "string", default: "1000" },
+      "temporal-window": { type: "string", default: "8" },
+      "temporal-ms-per-row": { type: "string", default: "0.1" },
+      "temporal-e2e": { type: "string", default: "100000" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -105,6 +115,22 @@ function parseOptions() {
   // children inherit the environment: the timed TS processes read it (run-cell.ts)
   if (values["memory-limit"]) process.env.METAXY_BENCH_MEMORY_LIMIT = values["memory-limit"];
   const rounds = Number(values.rounds);
+  const int = (name: string, v: string) => {
+    const x = Number(v.replaceAll("_", ""));
+    if (!Number.isInteger(x) || x <= 0) throw new Error(`bad --${name} ${v}`);
+    return x;
+  };
+  const temporal = values.temporal
+    ? {
+        // The Temporal bench defaults to 3 rounds unless --rounds is given.
+        rounds: argv.some((a) => a.startsWith("--rounds")) ? rounds : 3,
+        batches: int("temporal-batches", values["temporal-batches"]),
+        batchSize: int("temporal-batch-size", values["temporal-batch-size"]),
+        window: int("temporal-window", values["temporal-window"]),
+        msPerRow: Number(values["temporal-ms-per-row"]),
+        e2eRecords: int("temporal-e2e", values["temporal-e2e"]),
+      }
+    : null;
   if (!Number.isInteger(rounds) || rounds <= 0) throw new Error(`bad --rounds ${values.rounds}`);
   return {
     graphs: list(values.graphs, GRAPH_NAMES, "graph"),
@@ -116,6 +142,7 @@ function parseOptions() {
     json: values.json ? userPath(values.json) : null,
     data: values.data ? userPath(values.data) : join(BENCH_DIR, ".data"),
     tmp: values.tmp ? userPath(values.tmp) : tmpdir(),
+    temporal,
   };
 }
 
@@ -269,6 +296,12 @@ function table(cells: CellResult[]): string {
 
 async function main() {
   const opts = parseOptions();
+  if (opts.temporal) {
+    const result = await runTemporalBench(opts.temporal);
+    process.stdout.write(`${formatTemporal(result)}\n`);
+    if (opts.json) writeFileSync(opts.json, `${JSON.stringify({ temporal: result }, null, 2)}\n`);
+    return;
+  }
   const startedAt = new Date();
   log(`bench: ${JSON.stringify({ ...opts })}`);
 

@@ -70,7 +70,9 @@ const meta = JSON.parse(readFileSync(join(dataDir, "meta.json"), "utf8")) as {
 if (meta.n !== n || meta.graph !== graphName)
   throw new Error(`meta.json of ${dataDir} is for ${meta.graph} n=${meta.n}`);
 const expected: IncrementCounts =
-  phase === "new" ? { new: n, stale: 0, orphaned: 0 } : { new: 0, stale: meta.mutated_count, orphaned: 0 };
+  phase === "new"
+    ? { new: n, stale: 0, orphaned: 0, failed: 0 }
+    : { new: 0, stale: meta.mutated_count, orphaned: 0, failed: 0 };
 const tag = `${graphName} n=${n} ${phase} ${mode}`;
 const log = (msg: string) => process.stderr.write(`  [${tag}] ${msg}\n`);
 
@@ -351,7 +353,12 @@ async function timedRound(path: string): Promise<RoundResult> {
   } else {
     const rows = await inc.toArray();
     held = rows;
-    counts = { new: rows.new.length, stale: rows.stale.length, orphaned: rows.orphaned.length };
+    counts = {
+      new: rows.new.length,
+      stale: rows.stale.length,
+      orphaned: rows.orphaned.length,
+      failed: rows.failed.length,
+    };
     step = "toArray";
   }
   const t3 = performance.now();

@@ -313,7 +313,7 @@ class DuckDBBackend implements Backend {
           ? `, ${q("metaxy_provenance_by_field")} AS ${q("metaxy_data_version_by_field")}, ${q("metaxy_provenance")} AS ${q("metaxy_data_version")}`
           : "";
         await driver.run(
-          `CREATE OR REPLACE TABLE ${staged} AS SELECT ${STATUS}, ${compiled.expectedSelect}${dataVersions}, row_number() OVER (ORDER BY ${STATUS} = 'stale', ${order}) - 1 AS __batch_row FROM ${table} WHERE ${STATUS} <> 'orphaned'`,
+          `CREATE OR REPLACE TABLE ${staged} AS SELECT ${STATUS}, ${compiled.expectedSelect}${dataVersions}, row_number() OVER (ORDER BY ${STATUS} = 'stale', ${order}) - 1 AS __batch_row FROM ${table} WHERE ${STATUS} IN ('new', 'stale')`,
         );
         await driver.run(`CREATE OR REPLACE TABLE ${orphans} AS ${compiled.orphansSql(table)}`);
         return this.openStage(stageId);
@@ -420,7 +420,7 @@ async function* withDataVersions(batches: AsyncIterable<Row[]>): AsyncGenerator<
 
 async function countStatuses(driver: DuckDBDriver, table: string): Promise<IncrementCounts> {
   const rows = await driver.all(`SELECT ${STATUS} AS s, count(*) AS n FROM ${table} GROUP BY ${STATUS}`);
-  const counts = { new: 0, stale: 0, orphaned: 0 };
+  const counts = { new: 0, stale: 0, orphaned: 0, failed: 0 };
   for (const r of rows) counts[r.s as IncrementKind] = Number(r.n);
   return counts;
 }

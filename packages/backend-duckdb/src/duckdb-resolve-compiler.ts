@@ -102,7 +102,14 @@ export function compileResolveUpdate(plan: ResolveUpdatePlan, sources: ResolveSo
       `${expectedList}${keys.map((c) => `, c.${q(c)} AS ${q(CURRENT_PREFIX + c)}`).join("")} ` +
       `FROM (SELECT *, true AS __present FROM expected) e FULL OUTER JOIN (SELECT *, true AS __present FROM cur) c ON ${on}`;
   }
-  const sql = `WITH ${ctes.join(",\n")}\nSELECT * FROM (${diff}) WHERE ${STATUS} IS NOT NULL`;
+  let sql = `WITH ${ctes.join(",\n")}\nSELECT * FROM (${diff}) WHERE ${STATUS} IS NOT NULL`;
+  if (plan.failures) {
+    // Records that failed for good at this provenance are set aside, not handed out again.
+    const match = [...keys, PROVENANCE].map((c) => `f.${q(c)} = d.${q(c)}`).join(" AND ");
+    sql =
+      `SELECT CASE WHEN d.${STATUS} IN ('new', 'stale') AND EXISTS (SELECT 1 FROM (${compileRead(plan.failures)}) f WHERE ${match}) ` +
+      `THEN 'failed' ELSE d.${STATUS} END AS ${STATUS}, d.* EXCLUDE (${STATUS}) FROM (${sql}) d`;
+  }
   return {
     sql,
     inputIdsSql: inputIdsSql && `WITH ${ctes.join(",\n")}\n${inputIdsSql}`,

@@ -7,12 +7,14 @@ import { lineageSuite } from "./suites/lineage.js";
 import { resolveUpdateSuite } from "./suites/resolve-update.js";
 import { writeReadSuite } from "./suites/write-read.js";
 import { writeSafetySuite } from "./suites/write-safety.js";
+import { failedRecordsSuite } from "./suites/failed-records.js";
 import type { TestApi } from "./test-api.js";
 
 export type { BackendConformanceOptions } from "./harness.js";
 export type { Assertion, AsyncAssertion, Expect, TestApi, TestContext } from "./test-api.js";
 export {
   deleteSuite,
+  failedRecordsSuite,
   fallbackSuite,
   hashIdentitySuite,
   incrementSuite,
@@ -35,6 +37,7 @@ export const CONFORMANCE_SUITES: readonly ConformanceSuite[] = [
   lineageSuite,
   incrementSuite,
   hashIdentitySuite,
+  failedRecordsSuite,
 ];
 
 /**

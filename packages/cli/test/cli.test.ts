@@ -170,10 +170,10 @@ describe("status", () => {
     expect(json.stderr).toBe("");
     expect(text.stderr).toContain("status [1/4] video/raw");
     expect(text.stderr).toContain("status [4/4] video/caption");
-    expect(text.stdout).toMatch(/^Status\s+Feature\s+Materialized\s+Missing\s+Stale\s+Orphaned\s+Info$/m);
-    expect(text.stdout).toMatch(/^○ root\s+video\/raw\s+6\s+-\s+-\s+-$/m);
-    expect(text.stdout).toMatch(/^⚠ needs update \(83%\)\s+video\/transcript\s+5\s+1\s+2\s+0$/m);
-    expect(text.stdout).toMatch(/^✓ up to date \(100%\)\s+video\/caption\s+5\s+0\s+0\s+0$/m);
+    expect(text.stdout).toMatch(/^Status\s+Feature\s+Materialized\s+Missing\s+Stale\s+Orphaned\s+Failed\s+Info$/m);
+    expect(text.stdout).toMatch(/^○ root\s+video\/raw\s+6\s+-\s+-\s+-\s+-$/m);
+    expect(text.stdout).toMatch(/^⚠ needs update \(83%\)\s+video\/transcript\s+5\s+1\s+2\s+0\s+0$/m);
+    expect(text.stdout).toMatch(/^✓ up to date \(100%\)\s+video\/caption\s+5\s+0\s+0\s+0\s+0$/m);
     expect(text.stdout).toContain("2 of 4 features need an update.");
     const body = json.json();
     expect(Object.keys(body)).toEqual(["project", "project_version", "store", "features", "needs_update"]);
@@ -193,6 +193,7 @@ describe("status", () => {
       missing: 1,
       stale: 2,
       orphaned: 0,
+      failed: 0,
       target_version: expect.stringMatching(/^[0-9a-f]{8}$/),
       is_root_feature: false,
       progress_percentage: 83.33,
@@ -251,7 +252,7 @@ describe("status: a feature that fails is an error", () => {
       error: { code: expect.any(String), message: expect.stringContaining("path") },
     });
     expect(text.code).toBe(1);
-    expect(text.stdout).toMatch(/^! error\s+video\/transcript\s+-\s+-\s+-\s+-\s+\S/m);
+    expect(text.stdout).toMatch(/^! error\s+video\/transcript\s+-\s+-\s+-\s+-\s+-\s+\S/m);
     expect(text.stderr).toContain(
       "Error: status failed for 3 of 4 features: video/faces, video/transcript, video/caption",
     );

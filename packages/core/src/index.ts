@@ -102,3 +102,4 @@ export {
   type MetaxyConfig,
   type StoreConfig,
 } from "./config/define-config.js";
+export { type FailureInfo, failedRecordsTable } from "./store/failed-records.js";

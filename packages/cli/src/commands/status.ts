@@ -28,6 +28,8 @@ export interface FeatureStatusEntry {
   missing: number | null;
   stale: number | null;
   orphaned: number | null;
+  /** Records set aside because their computation failed for good at this provenance. */
+  failed: number | null;
   target_version: string;
   is_root_feature: boolean;
   progress_percentage: number | null;
@@ -141,6 +143,7 @@ async function runStatus(ctx: Context, keys: string[], flags: StatusFlags): Prom
           { header: "Missing", align: "right" },
           { header: "Stale", align: "right" },
           { header: "Orphaned", align: "right" },
+          { header: "Failed", align: "right" },
           "Info",
         ],
         entries.map((e) => [
@@ -150,6 +153,7 @@ async function runStatus(ctx: Context, keys: string[], flags: StatusFlags): Prom
           num(e.missing, e.is_root_feature),
           num(e.stale, e.is_root_feature),
           num(e.orphaned, e.is_root_feature),
+          num(e.failed, e.is_root_feature),
           e.error?.message.split("\n")[0] ?? "",
         ]),
       ),
@@ -209,6 +213,7 @@ async function featureStatus(
     missing: null,
     stale: null,
     orphaned: null,
+    failed: null,
     target_version: graph.featureVersion(key),
     is_root_feature: isRoot,
     progress_percentage: null,
@@ -231,6 +236,7 @@ async function featureStatus(
         entry.missing = counts.new;
         entry.stale = counts.stale;
         entry.orphaned = counts.orphaned;
+        entry.failed = counts.failed;
         entry.needs_update = counts.new + counts.stale + counts.orphaned > 0;
         entry.progress_percentage = round(await increment.progress());
         if (flags.verbose) entry.sample_details = await samples(increment, [...plan.inputIdColumns]);

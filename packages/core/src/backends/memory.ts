@@ -151,8 +151,14 @@ class MemoryBackend implements Backend {
       new: result.new,
       stale: result.stale,
       orphaned: result.orphaned,
+      failed: result.failed,
     };
-    const counts = { new: result.new.length, stale: result.stale.length, orphaned: result.orphaned.length };
+    const counts = {
+      new: result.new.length,
+      stale: result.stale.length,
+      orphaned: result.orphaned.length,
+      failed: result.failed.length,
+    };
     const stages = this.#stages;
     return {
       counts: async () => counts,
@@ -169,7 +175,8 @@ class MemoryBackend implements Backend {
       },
       stage: async (stageId: string) => {
         stages.set(stageId, {
-          counts,
+          // A stage holds rows to process and orphans; failed rows stay out of it.
+          counts: { ...counts, failed: 0 },
           toProcess: [...result.new, ...result.stale],
           orphaned: result.orphaned,
         });

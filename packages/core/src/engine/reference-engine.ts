@@ -26,6 +26,8 @@ export interface EvaluatedIncrement {
   readonly new: Row[];
   readonly stale: Row[];
   readonly orphaned: Row[];
+  /** Would be new or stale, but failed for good at this provenance. */
+  readonly failed: Row[];
   /** The expected rows (null for samples), for progress. */
   readonly input: Row[] | null;
 }
@@ -46,7 +48,8 @@ export async function evaluateResolveUpdate(
       : await computeExpected(plan, plan.expected, load);
   const input = plan.expected.kind === "samples" ? null : expected;
   const currentRead = await load(plan.current);
-  if (plan.skipComparison || !currentRead) return { new: expected, stale: [], orphaned: [], input };
+  if (plan.skipComparison || !currentRead)
+    return { ...(await setFailedAside(plan, expected, [], load)), orphaned: [], input };
 
   const current = plan.collapseCurrent ? collapse(currentRead, plan.collapseCurrent.by) : currentRead;
   // As in SQL, a NULL key never matches: such expected rows are new, such stored rows orphaned.
@@ -73,7 +76,23 @@ export async function evaluateResolveUpdate(
   const orphaned = current.filter(
     (r) => hasNullKey(r, plan.diffColumns) || !seen.has(tupleKey(r, plan.diffColumns)),
   );
-  return { new: created, stale, orphaned, input };
+  return { ...(await setFailedAside(plan, created, stale, load)), orphaned, input };
+}
+
+/** Moves rows that match a recorded failure (ids and provenance) out of new / stale. */
+async function setFailedAside(
+  plan: ResolveUpdatePlan,
+  created: Row[],
+  stale: Row[],
+  load: LoadRows,
+): Promise<{ new: Row[]; stale: Row[]; failed: Row[] }> {
+  const failures = plan.failures && (await load(plan.failures));
+  if (!failures) return { new: created, stale, failed: [] };
+  const keyOf = (r: Row) => tupleKey(r, [...plan.diffColumns, PROVENANCE]);
+  const failedKeys = new Set(failures.map(keyOf));
+  const failed: Row[] = [];
+  const keep = (rows: Row[]) => rows.filter((r) => !failedKeys.has(keyOf(r)) || (failed.push(r), false));
+  return { new: keep(created), stale: keep(stale), failed };
 }
 
 function prepareSamples(plan: ResolveUpdatePlan, rows: readonly Row[], filters: readonly Expr[]): Row[] {

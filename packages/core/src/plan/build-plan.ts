@@ -145,6 +145,7 @@ export function buildResolveUpdatePlan(
     collapseCurrent: expansion ? { by: joinColumns } : null,
     stalenessPredicates: options.stalenessPredicates ?? [],
     skipComparison: options.skipComparison ?? false,
+    failures: null,
   };
 }
 

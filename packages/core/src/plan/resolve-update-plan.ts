@@ -141,13 +141,20 @@ export interface ResolveUpdatePlan {
   readonly stalenessPredicates: readonly Expr[];
   /** Report every expected row as new; no comparison. */
   readonly skipComparison: boolean;
+  /**
+   * Failed records (ids on `diffColumns`, and `metaxy_provenance`): an expected row that would be
+   * new or stale and matches one on ids and provenance is `failed` instead. `null`: none.
+   */
+  readonly failures: ReadQuery | null;
 }
 
-export type IncrementKind = "new" | "stale" | "orphaned";
-export const INCREMENT_KINDS: readonly IncrementKind[] = ["new", "stale", "orphaned"];
+/** `failed`: would be new or stale, but failed for good at this provenance (left out of `toProcess`). */
+export type IncrementKind = "new" | "stale" | "orphaned" | "failed";
+export const INCREMENT_KINDS: readonly IncrementKind[] = ["new", "stale", "orphaned", "failed"];
 
 export interface IncrementCounts {
   readonly new: number;
   readonly stale: number;
   readonly orphaned: number;
+  readonly failed: number;
 }

@@ -51,9 +51,9 @@ export class Increment implements AsyncDisposable {
   }
 
   /** Every row in memory. Use for small increments; stream large ones with `toProcess`. */
-  async toArray(): Promise<{ new: Row[]; stale: Row[]; orphaned: Row[] }> {
-    const out = { new: [] as Row[], stale: [] as Row[], orphaned: [] as Row[] };
-    for (const kind of ["new", "stale", "orphaned"] as const)
+  async toArray(): Promise<Record<IncrementKind, Row[]>> {
+    const out: Record<IncrementKind, Row[]> = { new: [], stale: [], orphaned: [], failed: [] };
+    for (const kind of ["new", "stale", "orphaned", "failed"] as const)
       for await (const b of this.batches(kind, { batchSize: 10_000 })) for (const r of b) out[kind].push(r);
     return out;
   }

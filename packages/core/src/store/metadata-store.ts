@@ -43,6 +43,7 @@ import {
   type PushResult,
 } from "./system-tables.js";
 import { prepareWrite } from "./write-preparation.js";
+import { type FailureInfo, failedRecordsTable, failedRecordsWrite, failuresQuery } from "./failed-records.js";
 import type { z } from "zod";
 
 export type FilterInput = string | Expr | readonly (string | Expr)[];
@@ -107,6 +108,8 @@ export interface ResolveUpdateOptions {
   /** Stored rows matching any of these are stale whatever their provenance. */
   stalenessPredicates?: FilterInput;
   skipComparison?: boolean;
+  /** Treat records that failed at their current provenance as new / stale again. */
+  retryFailed?: boolean;
 }
 
 export interface DeleteOptions {
@@ -412,11 +415,15 @@ export class MetadataStore implements AsyncDisposable {
       : await Promise.all(
           upstreamReads(this.graph, key, planOptions).map((u) => this.#upstreamSource(u.feature, u.read)),
         );
-    return buildResolveUpdatePlan(this.graph, key, {
+    const plan = buildResolveUpdatePlan(this.graph, key, {
       ...planOptions,
       upstreams,
       storeDescription: `store ${this.display()}${this.fallbackStores.length ? " or its fallback stores" : ""}`,
     });
+    // Records that failed for good at their expected provenance are set aside (see failed-records.ts).
+    const failedTable = failedRecordsTable(key.tableName);
+    if (options.retryFailed || !(await this.backend.tableExists(failedTable))) return plan;
+    return { ...plan, failures: failuresQuery(failedTable, plan.diffColumns) };
   }
 
   /** An upstream's columns here; else, from the first fallback store that has it, its rows too. */
@@ -431,6 +438,49 @@ export class MetadataStore implements AsyncDisposable {
       return { columns: (await found.backend.tableColumns(read.table)) ?? [], inline: rows };
     }
     return null;
+  }
+
+  // ---- failed records ----
+
+  /**
+   * Sets aside increment rows whose computation failed for good: later resolves report them as
+   * `failed`, not new or stale, until their expected provenance changes or `retryFailed` is set.
+   * `rows` are the increment's rows (they carry the ids and `metaxy_provenance`).
+   */
+  async recordFailures(feature: FeatureRef, rows: readonly Row[], info: FailureInfo): Promise<number> {
+    this.#assertWritable();
+    const def = this.graph.get(feature);
+    if (rows.length === 0) return 0;
+    const keys = this.#incrementKeys(def);
+    const table = failedRecordsTable(def.key.tableName);
+    return this.#locks.run([table], async () => {
+      const write = failedRecordsWrite(
+        def.key.toString(),
+        def.key.tableName,
+        keys,
+        rows,
+        info,
+        this.#timestamp(),
+        await this.backend.tableSchema(table),
+      );
+      return (await this.backend.write([write]))[0];
+    });
+  }
+
+  /** Every failure recorded for `feature` (each attempt that gave up), oldest first. */
+  async *failures(feature: FeatureRef, options: { batchSize?: number } = {}): AsyncGenerator<Row[]> {
+    this.#assertOpen();
+    const def = this.graph.get(feature);
+    const table = failedRecordsTable(def.key.tableName);
+    if (!(await this.backend.tableExists(table))) return;
+    const query = { ...failuresQuery(table, this.#incrementKeys(def)), columns: null };
+    yield* whileOpen(this.backend.read(query, options.batchSize ?? READ_BATCH), () => this.#open, `reading failures of "${def.key}"`);
+  }
+
+  /** The columns an increment row is keyed on: the ids, or the parent's for an expansion. */
+  #incrementKeys(def: FeatureDefinition): readonly string[] {
+    const plan = this.graph.plan(def);
+    return plan.inputIdColumns.length > 0 ? plan.inputIdColumns : def.spec.idColumns;
   }
 
   /** Re-attaches an increment staged with `Increment.stage(stageId)`. */
