@@ -40,12 +40,19 @@ describe("MetadataStore on memory()", () => {
       new: 10,
       stale: 0,
       orphaned: 0,
+      failed: 0,
     });
-    expect(await materialise(store, "video/faces", () => ({}))).toEqual({ new: 10, stale: 0, orphaned: 0 });
+    expect(await materialise(store, "video/faces", () => ({}))).toEqual({
+      new: 10,
+      stale: 0,
+      orphaned: 0,
+      failed: 0,
+    });
     expect(await (await store.resolveUpdate("video/transcript")).counts()).toEqual({
       new: 0,
       stale: 0,
       orphaned: 0,
+      failed: 0,
     });
 
     // change audio of 3 samples: transcripts stale, faces untouched
@@ -54,11 +61,13 @@ describe("MetadataStore on memory()", () => {
       new: 0,
       stale: 3,
       orphaned: 0,
+      failed: 0,
     });
     expect(await (await store.resolveUpdate("video/faces")).counts()).toEqual({
       new: 0,
       stale: 0,
       orphaned: 0,
+      failed: 0,
     });
 
     // soft-delete a raw sample: its transcript is orphaned
@@ -88,11 +97,13 @@ describe("MetadataStore on memory()", () => {
       new: 4,
       stale: 0,
       orphaned: 0,
+      failed: 0,
     });
     expect(await (await store.resolveUpdate("video/faces")).counts()).toEqual({
       new: 0,
       stale: 0,
       orphaned: 0,
+      failed: 0,
     });
   });
 
@@ -147,7 +158,7 @@ describe("MetadataStore on memory()", () => {
     await using store = await MetadataStore.open(memory(), { graph });
     await store.write("video/raw", rawRows(2));
     const inc = await store.resolveUpdate("video/raw", { samples: rawRows(3, "") });
-    expect(await inc.counts()).toEqual({ new: 1, stale: 0, orphaned: 0 });
+    expect(await inc.counts()).toEqual({ new: 1, stale: 0, orphaned: 0, failed: 0 });
   });
 
   it("pushes graph snapshots and lists history", async () => {

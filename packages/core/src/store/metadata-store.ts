@@ -474,7 +474,11 @@ export class MetadataStore implements AsyncDisposable {
     const table = failedRecordsTable(def.key.tableName);
     if (!(await this.backend.tableExists(table))) return;
     const query = { ...failuresQuery(table, this.#incrementKeys(def)), columns: null };
-    yield* whileOpen(this.backend.read(query, options.batchSize ?? READ_BATCH), () => this.#open, `reading failures of "${def.key}"`);
+    yield* whileOpen(
+      this.backend.read(query, options.batchSize ?? READ_BATCH),
+      () => this.#open,
+      `reading failures of "${def.key}"`,
+    );
   }
 
   /** The columns an increment row is keyed on: the ids, or the parent's for an expansion. */
