@@ -65,6 +65,7 @@ export type { ReadQuery } from "./plan/read-query.js";
 export type {
   ResolveUpdatePlan,
   UpstreamInput,
+  InlineRows,
   UpstreamLineage,
   PlannedField,
   ParentFieldRef,

@@ -1,7 +1,13 @@
 import { FeatureNotFoundError, MetadataSchemaError } from "../errors.js";
 import type { Expr } from "../plan/expression.js";
 import type { ReadQuery } from "../plan/read-query.js";
-import type { PlannedField, ResolveUpdatePlan, Row, UpstreamInput } from "../plan/resolve-update-plan.js";
+import type {
+  InlineRows,
+  PlannedField,
+  ResolveUpdatePlan,
+  Row,
+  UpstreamInput,
+} from "../plan/resolve-update-plan.js";
 import { checkColumnCollisions, upstreamUserColumns } from "../plan/upstream-columns.js";
 import {
   DATA_VERSION,
@@ -125,7 +131,7 @@ async function computeExpected(
   const prepared: Row[][] = [];
   const columnSets = [];
   for (const u of upstreams) {
-    const loaded = u.inline ? { rows: [...u.inline], columns: columnsOf(u.inline) } : await load(u.read);
+    const loaded = u.inline ? await collectInline(u.inline) : await load(u.read);
     if (!loaded)
       throw new FeatureNotFoundError(
         `Feature "${u.feature}" (a dependency of "${plan.feature}") has no metadata in the store`,
@@ -158,10 +164,11 @@ async function computeExpected(
   return rows;
 }
 
-function columnsOf(rows: readonly Row[]): string[] {
-  const set = new Set<string>();
-  for (const r of rows) for (const k of Object.keys(r)) set.add(k);
-  return [...set];
+/** The reference engine works in memory: a fallback's batches are gathered here. */
+async function collectInline(inline: InlineRows): Promise<{ rows: Row[]; columns: string[] }> {
+  const rows: Row[] = [];
+  for await (const batch of inline.batches()) for (const r of batch) rows.push(r);
+  return { rows, columns: Object.keys(inline.schema) };
 }
 
 /** Rename → filter → select → lineage, keeping the upstream's data versions under its suffix. */

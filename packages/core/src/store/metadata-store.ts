@@ -3,14 +3,12 @@ import {
   HashAlgorithmNotSupportedError,
   MetadataSchemaError,
   StoreNotOpenError,
-  SystemDataNotFoundError,
   TableNotFoundError,
   ValidationError,
 } from "../errors.js";
 import { parseFilters } from "../filters/filter-parser.js";
-import { DEFAULT_PROJECT, type FeatureGraph } from "../graph/feature-graph.js";
+import type { FeatureGraph } from "../graph/feature-graph.js";
 import type { FeatureKey } from "../keys.js";
-import { type GraphSnapshot, graphFromSnapshot } from "../graph/snapshot.js";
 import { buildResolveUpdatePlan } from "../plan/build-plan.js";
 import { type Expr, and, eq } from "../plan/expression.js";
 import type { ReadQuery } from "../plan/read-query.js";
@@ -19,7 +17,6 @@ import {
   type FeatureDefinition,
   type FeatureRef,
   type AnyZodObject,
-  specToJson,
   toFeatureKey,
 } from "../spec/define-feature.js";
 import {
@@ -31,17 +28,19 @@ import {
 import type { HashAlgorithm } from "../versioning/hash-algorithms.js";
 import { assertHashAlgorithm } from "../versioning/hash-algorithms.js";
 import type { AccessMode, Backend, TableWrite } from "./backend.js";
+import { assertFallbackAlgorithms, findInFallbacks, withFallbackUpstreams } from "./fallback-stores.js";
+import {
+  type PushOptions,
+  type SnapshotContext,
+  listGraphSnapshots,
+  loadGraphSnapshot,
+  pushGraphSnapshot,
+} from "./graph-snapshots.js";
 import { writeFingerprint } from "./idempotency.js";
 import { whileOpen } from "./open-guard.js";
 import { TableLocks } from "./table-locks.js";
 import { Increment, StagedIncrement } from "./increment.js";
-import {
-  FEATURE_VERSIONS_KEY,
-  FEATURE_VERSIONS_SCHEMA,
-  type GraphSnapshotSummary,
-  METAXY_TS_VERSION,
-  type PushResult,
-} from "./system-tables.js";
+import type { GraphSnapshotSummary, PushResult } from "./system-tables.js";
 import { prepareWrite } from "./write-preparation.js";
 import type { z } from "zod";
 
@@ -59,6 +58,11 @@ export interface MetadataStoreOptions {
   materializationId?: string;
   /** Create feature tables on first write. Default true (Python Metaxy defaults to false). */
   autoCreateTables?: boolean;
+  /**
+   * Rows per batch when this store streams rows: `readBatches` by default, and rows read from
+   * fallback stores (upstreams of a resolve, soft deletes). Default 10,000.
+   */
+  readBatchSize?: number;
   name?: string;
 }
 
@@ -116,7 +120,7 @@ export interface DeleteOptions {
   withSampleHistory?: boolean;
 }
 
-const READ_BATCH = 10_000;
+const DEFAULT_READ_BATCH = 10_000;
 
 /**
  * Metadata of every feature in one backend: append-only writes with system columns, latest-row
@@ -131,6 +135,7 @@ export class MetadataStore implements AsyncDisposable {
   readonly #mode: AccessMode;
   readonly #materializationId: string | null;
   readonly #autoCreate: boolean;
+  readonly #batchSize: number;
   #open = false;
   #lastTimestamp = 0;
   readonly #locks = new TableLocks();
@@ -143,6 +148,11 @@ export class MetadataStore implements AsyncDisposable {
     this.fallbackStores = options.fallbackStores ?? [];
     this.#materializationId = options.materializationId ?? null;
     this.#autoCreate = options.autoCreateTables ?? true;
+    this.#batchSize = options.readBatchSize ?? DEFAULT_READ_BATCH;
+    if (!Number.isInteger(this.#batchSize) || this.#batchSize <= 0)
+      throw new ValidationError(`readBatchSize must be a positive integer, got ${this.#batchSize}`, {
+        readBatchSize: this.#batchSize,
+      });
     const algo = options.hashAlgorithm ?? backend.capabilities.defaultHashAlgorithm;
     assertHashAlgorithm(algo);
     if (!backend.capabilities.hashAlgorithms.includes(algo))
@@ -151,13 +161,7 @@ export class MetadataStore implements AsyncDisposable {
         { algorithm: algo },
       );
     this.hashAlgorithm = algo;
-    this.fallbackStores.forEach((s, i) => {
-      if (s.hashAlgorithm !== algo)
-        throw new ValidationError(
-          `Fallback store ${i} uses hash_algorithm=${s.hashAlgorithm}, but this store uses ${algo}; all stores in a fallback chain must use the same algorithm`,
-          { algorithm: algo },
-        );
-    });
+    assertFallbackAlgorithms(this.fallbackStores, algo);
   }
 
   /** Opens a store on `backend`. Close it with `await using` or `close()`. */
@@ -318,7 +322,7 @@ export class MetadataStore implements AsyncDisposable {
     const store = await this.findStoreFor(feature, options.allowFallback ?? true);
     const key = toFeatureKey(feature);
     if (!store) throw this.#notFound(key, options.allowFallback ?? true);
-    const rows = store.backend.read(store.#readQuery(key, options), options.batchSize ?? READ_BATCH);
+    const rows = store.backend.read(store.#readQuery(key, options), options.batchSize ?? this.#batchSize);
     yield* whileOpen(rows, () => this.#open && store.#open, `reading "${key}"`);
   }
 
@@ -340,12 +344,7 @@ export class MetadataStore implements AsyncDisposable {
     this.#assertOpen();
     const key = toFeatureKey(feature);
     if (await this.backend.tableExists(key.tableName)) return this;
-    if (checkFallback)
-      for (const f of this.fallbackStores) {
-        const found = await f.findStoreFor(key, true);
-        if (found) return found;
-      }
-    return null;
+    return checkFallback ? findInFallbacks(this.fallbackStores, key) : null;
   }
 
   #readQuery(key: FeatureKey, options: ReadOptions): ReadQuery {
@@ -405,26 +404,7 @@ export class MetadataStore implements AsyncDisposable {
       stalenessPredicates: parseFilters(options.stalenessPredicates as any),
       skipComparison: options.skipComparison,
     });
-    if (plan.expected.kind !== "upstreams") return plan;
-    // Upstreams absent here are read from the first fallback store that has them.
-    const upstreams = await Promise.all(
-      plan.expected.upstreams.map(async (u) => {
-        if (await this.backend.tableExists(u.read.table)) return u;
-        for (const f of this.fallbackStores) {
-          const found = await f.findStoreFor(u.feature, true);
-          if (found) {
-            const rows: Row[] = [];
-            for await (const b of found.backend.read(u.read, READ_BATCH)) rows.push(...b);
-            return { ...u, inline: rows };
-          }
-        }
-        throw new FeatureNotFoundError(
-          `Feature "${u.feature}" (a dependency of "${key}") has no metadata in store ${this.display()}${this.fallbackStores.length ? " or its fallback stores" : ""}; materialise it first`,
-          { feature: u.feature, dependent: key.toString() },
-        );
-      }),
-    );
-    return { ...plan, expected: { kind: "upstreams", upstreams } };
+    return withFallbackUpstreams(this, plan, this.#batchSize);
   }
 
   /** Re-attaches an increment staged with `Increment.stage(stageId)`. */
@@ -459,7 +439,7 @@ export class MetadataStore implements AsyncDisposable {
         return this.#locks.run([def.key.tableName], () => this.backend.appendTombstones(query, tombstone));
       // Only a fallback store has the feature: its rows' tombstones are written here.
       let n = 0;
-      for await (const batch of store.backend.read(query, READ_BATCH))
+      for await (const batch of store.backend.read(query, this.#batchSize))
         n += (
           await this.#commit(
             [[def, batch.map((r) => ({ ...r, ...tombstone }))]],
@@ -489,85 +469,15 @@ export class MetadataStore implements AsyncDisposable {
   // ---- system tables ----
 
   /** Records the graph of `project` (default: the graph's) in `metaxy_system__feature_versions`. */
-  async pushGraphSnapshot(
-    options: { project?: string; tags?: Record<string, string> } = {},
-  ): Promise<PushResult> {
+  async pushGraphSnapshot(options: PushOptions = {}): Promise<PushResult> {
     this.#assertWritable();
-    const project = options.project ?? this.graph.project ?? DEFAULT_PROJECT;
-    if (options.tags && "metaxy" in options.tags) throw new ValidationError('Tag "metaxy" is reserved');
-    const features = this.graph.listFeatures({ project });
-    if (features.length === 0)
-      throw new ValidationError(`Project "${project}" has no features to push`, { project });
-    const projectVersion = this.graph.projectVersion(project);
-    const recordedAt = this.#timestamp();
-    const tags = JSON.stringify({
-      ...(options.tags ?? {}),
-      metaxy: JSON.stringify({ version: METAXY_TS_VERSION }),
-    });
-    let rows: Row[] = features.map((f) => ({
-      project,
-      feature_key: f.key.toString(),
-      metaxy_feature_version: this.graph.featureVersion(f.key),
-      metaxy_definition_version: this.graph.definitionVersion(f.key),
-      recorded_at: recordedAt,
-      feature_spec: JSON.stringify(specToJson(f.spec)),
-      feature_schema: JSON.stringify(f.featureSchema),
-      feature_class_path: f.source,
-      metaxy_project_version: projectVersion,
-      tags,
-      deleted_at: null,
-    }));
-    const existing = await this.#featureVersionRows(project);
-    const latest = existing.reduce<Row | null>(
-      (a, r) => (!a || (r.recorded_at as Date) > (a.recorded_at as Date) ? r : a),
-      null,
-    );
-    const alreadyPushed = latest?.metaxy_project_version === projectVersion;
-    let updated: string[] = [];
-    if (alreadyPushed) {
-      const recorded = new Map<string, Row>();
-      for (const r of existing)
-        if (r.metaxy_project_version === projectVersion) {
-          const prev = recorded.get(r.feature_key as string);
-          if (!prev || (r.recorded_at as Date) >= (prev.recorded_at as Date))
-            recorded.set(r.feature_key as string, r);
-        }
-      rows = rows.filter(
-        (r) =>
-          recorded.get(r.feature_key as string)?.metaxy_definition_version !== r.metaxy_definition_version,
-      );
-      updated = rows.map((r) => r.feature_key as string);
-    }
-    if (rows.length > 0)
-      await this.backend.write([
-        {
-          table: FEATURE_VERSIONS_KEY.tableName,
-          feature: FEATURE_VERSIONS_KEY.toString(),
-          schema: FEATURE_VERSIONS_SCHEMA,
-          rows,
-        },
-      ]);
-    return { projectVersion, alreadyPushed, updatedFeatures: updated };
+    return pushGraphSnapshot(this.#snapshots(), options);
   }
 
   /** Pushed snapshots of a project, newest first. */
   async graphSnapshots(project: string = this.graph.project): Promise<GraphSnapshotSummary[]> {
-    const rows = await this.#featureVersionRows(project);
-    const byVersion = new Map<string, { recordedAt: Date; features: Set<string> }>();
-    for (const r of rows) {
-      const v = r.metaxy_project_version as string;
-      const entry = byVersion.get(v) ?? { recordedAt: r.recorded_at as Date, features: new Set<string>() };
-      if ((r.recorded_at as Date) < entry.recordedAt) entry.recordedAt = r.recorded_at as Date;
-      entry.features.add(r.feature_key as string);
-      byVersion.set(v, entry);
-    }
-    return [...byVersion.entries()]
-      .map(([projectVersion, e]) => ({
-        projectVersion,
-        recordedAt: e.recordedAt,
-        featureCount: e.features.size,
-      }))
-      .sort((a, b) => b.recordedAt.getTime() - a.recordedAt.getTime());
+    this.#assertOpen();
+    return listGraphSnapshots(this.#snapshots(), project);
   }
 
   /** Rebuilds the graph recorded under a project version (never imports code). */
@@ -575,48 +485,18 @@ export class MetadataStore implements AsyncDisposable {
     projectVersion: string,
     project: string = this.graph.project,
   ): Promise<FeatureGraph> {
-    const rows = (await this.#featureVersionRows(project)).filter(
-      (r) => r.metaxy_project_version === projectVersion,
-    );
-    if (rows.length === 0)
-      throw new SystemDataNotFoundError(
-        `No graph snapshot ${projectVersion} for project "${project}". Run \`metaxy push\` first.`,
-        {
-          project,
-          projectVersion,
-        },
-      );
-    const latest = new Map<string, Row>();
-    for (const r of rows) latest.set(r.feature_key as string, r);
-    const snapshot: GraphSnapshot = {};
-    for (const [key, r] of latest)
-      snapshot[key] = {
-        feature_spec: JSON.parse(r.feature_spec as string),
-        feature_schema: JSON.parse(r.feature_schema as string),
-        metaxy_feature_version: r.metaxy_feature_version as string,
-        metaxy_definition_version: r.metaxy_definition_version as string,
-        feature_class_path: (r.feature_class_path as string | null) ?? null,
-        project,
-      };
-    return graphFromSnapshot(snapshot, { project, hashTruncationLength: this.truncation });
+    this.#assertOpen();
+    return loadGraphSnapshot(this.#snapshots(), projectVersion, project);
   }
 
-  async #featureVersionRows(project: string): Promise<Row[]> {
-    this.#assertOpen();
-    const table = FEATURE_VERSIONS_KEY.tableName;
-    if (!(await this.backend.tableExists(table))) return [];
-    const out: Row[] = [];
-    const query: ReadQuery = {
-      table,
-      idColumns: [],
-      featureVersion: null,
-      latestOnly: false,
-      includeSoftDeleted: true,
-      filters: [eq("project", project)],
-      columns: null,
+  #snapshots(): SnapshotContext {
+    return {
+      graph: this.graph,
+      backend: this.backend,
+      truncation: this.truncation,
+      batchSize: this.#batchSize,
+      timestamp: () => this.#timestamp(),
     };
-    for await (const b of this.backend.read(query, READ_BATCH)) out.push(...b);
-    return out;
   }
 
   #assertOpen(): void {
