@@ -3,7 +3,7 @@ import { DuplicateFieldError, EmptyCodeVersionError, MetaxyError, ValidationErro
 import { parseFilter } from "../filters/filter-parser.js";
 import { FeatureKey, FieldKey, type KeyInput } from "../keys.js";
 import type { Expr } from "../plan/expression.js";
-import { compileExpr } from "../sql/compile-expression.js";
+import { formatFilterForVersion } from "../versioning/filter-version-format.js";
 import { FieldsMapping, fieldsMappingToJson } from "./fields-mapping.js";
 import { Lineage, lineageToJson } from "./lineage.js";
 import { SYSTEM_COLUMNS } from "./system-columns.js";
@@ -300,7 +300,7 @@ function normaliseFeatureDep(input: FeatureDepInput, feature: string): FeatureDe
       filterStrings.push(f);
     } else {
       filterExprs.push(f);
-      filterStrings.push(compileExpr(f, { quoteIdent: (n) => `"${n.replaceAll('"', '""')}"` }));
+      filterStrings.push(formatFilterForVersion(f));
     }
   }
   return Object.freeze({
