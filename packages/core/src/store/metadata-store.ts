@@ -13,18 +13,8 @@ import { buildResolveUpdatePlan } from "../plan/build-plan.js";
 import { type Expr, and, eq } from "../plan/expression.js";
 import type { ReadQuery } from "../plan/read-query.js";
 import type { ResolveUpdatePlan, Row } from "../plan/resolve-update-plan.js";
-import {
-  type FeatureDefinition,
-  type FeatureRef,
-  type AnyZodObject,
-  toFeatureKey,
-} from "../spec/define-feature.js";
-import {
-  DELETED_AT,
-  FEATURE_VERSION,
-  MATERIALIZATION_ID,
-  type SystemColumn,
-} from "../spec/system-columns.js";
+import { type FeatureDefinition, type FeatureRef, toFeatureKey } from "../spec/define-feature.js";
+import { DELETED_AT, FEATURE_VERSION, MATERIALIZATION_ID } from "../spec/system-columns.js";
 import type { HashAlgorithm } from "../versioning/hash-algorithms.js";
 import { assertHashAlgorithm } from "../versioning/hash-algorithms.js";
 import type { AccessMode, Backend, TableWrite } from "./backend.js";
@@ -40,9 +30,12 @@ import { writeFingerprint } from "./idempotency.js";
 import { whileOpen } from "./open-guard.js";
 import { TableLocks } from "./table-locks.js";
 import { Increment, StagedIncrement } from "./increment.js";
+import type { FeatureColumn, FeatureRow, ReadRow, SampleRow } from "./row-types.js";
+
+/** Columns increment rows take from the samples they were resolved with (`unknown` without samples). */
+type SampleColumns<S> = [S] extends [never] ? unknown : S;
 import type { GraphSnapshotSummary, PushResult } from "./system-tables.js";
 import { prepareWrite } from "./write-preparation.js";
-import type { z } from "zod";
 
 export type FilterInput = string | Expr | readonly (string | Expr)[];
 
@@ -66,20 +59,6 @@ export interface MetadataStoreOptions {
   name?: string;
 }
 
-/** Row type of a feature: its zod schema's input plus optional system columns. */
-export type FeatureRow<F> =
-  F extends FeatureDefinition<infer S>
-    ? S extends AnyZodObject
-      ? z.input<S> & Partial<Record<SystemColumn, unknown>>
-      : Row
-    : Row;
-export type FeatureReadRow<F> =
-  F extends FeatureDefinition<infer S>
-    ? S extends AnyZodObject
-      ? z.output<S> & Record<SystemColumn, unknown>
-      : Row
-    : Row;
-
 export interface WriteOptions {
   materializationId?: string;
   /** Keep the rows' own metaxy_feature_version / metaxy_project_version. */
@@ -90,20 +69,24 @@ export interface WriteOptions {
   validate?: boolean;
 }
 
-export interface ReadOptions {
+export interface ReadOptions<C extends string = string> {
   /** Rows of this feature version (needs `withFeatureHistory`... or names one version explicitly). */
   featureVersion?: string;
   filters?: FilterInput;
-  columns?: string[];
+  /** Exactly these columns (typed with `Pick` for a typed feature); system columns only when named. */
+  columns?: readonly C[];
   allowFallback?: boolean;
   withFeatureHistory?: boolean;
   withSampleHistory?: boolean;
   includeSoftDeleted?: boolean;
 }
 
-export interface ResolveUpdateOptions {
-  /** Expected rows for a root feature (or to bypass upstream reads): each with metaxy_provenance_by_field. */
-  samples?: readonly Row[];
+export interface ResolveUpdateOptions<F = FeatureDefinition, S = SampleRow<F>> {
+  /**
+   * Expected rows for a root feature (or to bypass upstream reads): each with
+   * metaxy_provenance_by_field. Increment rows then carry (and are typed with) their columns.
+   */
+  samples?: readonly S[];
   /** Runtime filters per feature key string (upstream reads, and the target). */
   filters?: Readonly<Record<string, FilterInput>>;
   globalFilters?: FilterInput;
@@ -305,25 +288,29 @@ export class MetadataStore implements AsyncDisposable {
   // ---- reads ----
 
   /** Latest live rows of a feature (current version), filters applied after dedup. */
-  async read<F extends FeatureDefinition>(
+  async read<F extends FeatureDefinition, const C extends FeatureColumn<F> = never>(
     feature: F | FeatureRef,
-    options: ReadOptions = {},
-  ): Promise<FeatureReadRow<F>[]> {
-    const out: Row[] = [];
-    for await (const batch of this.readBatches(feature, options)) for (const r of batch) out.push(r);
-    return out as FeatureReadRow<F>[];
+    options: ReadOptions<C> = {},
+  ): Promise<ReadRow<F, C>[]> {
+    const out: ReadRow<F, C>[] = [];
+    for await (const batch of this.readBatches<F, C>(feature, options)) for (const r of batch) out.push(r);
+    return out;
   }
 
   /** Same as `read`, streamed in batches. */
-  async *readBatches(
-    feature: FeatureRef,
-    options: ReadOptions & { batchSize?: number } = {},
-  ): AsyncGenerator<Row[]> {
+  async *readBatches<F extends FeatureDefinition, const C extends FeatureColumn<F> = never>(
+    feature: F | FeatureRef,
+    options: ReadOptions<C> & { batchSize?: number } = {},
+  ): AsyncGenerator<ReadRow<F, C>[]> {
     const store = await this.findStoreFor(feature, options.allowFallback ?? true);
     const key = toFeatureKey(feature);
     if (!store) throw this.#notFound(key, options.allowFallback ?? true);
     const rows = store.backend.read(store.#readQuery(key, options), options.batchSize ?? this.#batchSize);
-    yield* whileOpen(rows, () => this.#open && store.#open, `reading "${key}"`);
+    yield* whileOpen(
+      rows as AsyncIterable<ReadRow<F, C>[]>,
+      () => this.#open && store.#open,
+      `reading "${key}"`,
+    );
   }
 
   /** Rows `read` would return, counted in the engine. */
@@ -375,12 +362,15 @@ export class MetadataStore implements AsyncDisposable {
   // ---- resolve update ----
 
   /** What must be (re)computed for `feature`: new, stale and orphaned records, computed in the engine. */
-  async resolveUpdate(feature: FeatureRef, options: ResolveUpdateOptions = {}): Promise<Increment> {
+  async resolveUpdate<F extends FeatureDefinition, S extends SampleRow<F> = never>(
+    feature: F | FeatureRef,
+    options: ResolveUpdateOptions<F, S> = {},
+  ): Promise<Increment<F, SampleColumns<S>>> {
     this.#assertOpen();
     const key = toFeatureKey(feature);
     const plan = await this.planResolveUpdate(key, options);
     const isOpen = () => this.#open;
-    return new Increment(key.toString(), await this.backend.resolveUpdate(plan), isOpen);
+    return new Increment<F, SampleColumns<S>>(key.toString(), await this.backend.resolveUpdate(plan), isOpen);
   }
 
   /** The resolve-update plan this store would run (exposed for backends, tests and `metaxy plan`). */
@@ -407,10 +397,15 @@ export class MetadataStore implements AsyncDisposable {
     return withFallbackUpstreams(this, plan, this.#batchSize);
   }
 
-  /** Re-attaches an increment staged with `Increment.stage(stageId)`. */
-  async openStagedIncrement(stageId: string): Promise<StagedIncrement> {
+  /**
+   * Re-attaches an increment staged with `Increment.stage(stageId)`. Name the feature's type to
+   * type its rows: `openStagedIncrement<typeof transcript>(id)`.
+   */
+  async openStagedIncrement<F extends FeatureDefinition = FeatureDefinition, Extra = unknown>(
+    stageId: string,
+  ): Promise<StagedIncrement<F, Extra>> {
     this.#assertOpen();
-    return new StagedIncrement(await this.backend.openStage(stageId), () => this.#open);
+    return new StagedIncrement<F, Extra>(await this.backend.openStage(stageId), () => this.#open);
   }
 
   // ---- deletes ----
