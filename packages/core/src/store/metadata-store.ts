@@ -31,13 +31,13 @@ import { whileOpen } from "./open-guard.js";
 import { TableLocks } from "./table-locks.js";
 import { Increment, StagedIncrement } from "./increment.js";
 import type { FeatureColumn, FeatureRow, ReadRow, SampleRow } from "./row-types.js";
-
-/** Columns increment rows take from the samples they were resolved with (`unknown` without samples). */
-type SampleColumns<S> = [S] extends [never] ? unknown : S;
 import type { GraphSnapshotSummary, PushResult } from "./system-tables.js";
 import { prepareWrite } from "./write-preparation.js";
 
 export type FilterInput = string | Expr | readonly (string | Expr)[];
+
+/** Columns increment rows take from the samples they were resolved with (`unknown` without samples). */
+type SampleColumns<S> = [S] extends [never] ? unknown : S;
 
 export interface MetadataStoreOptions {
   graph: FeatureGraph;
