@@ -11,7 +11,12 @@ import { fileURLToPath } from "node:url";
 import { duckdb } from "@metaxy/backend-duckdb";
 import { MetadataStore, type Row } from "@metaxy/core";
 import { videoFeatures } from "@metaxy/core/testing";
-import { bundleMetaxyWorkflows, type ComputeFn, createMetaxyWorker, startMaterialization } from "@metaxy/temporal";
+import {
+  bundleMetaxyWorkflows,
+  type ComputeFn,
+  createMetaxyWorker,
+  startMaterialization,
+} from "@metaxy/temporal";
 import { Client, Connection } from "@temporalio/client";
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from "@temporalio/worker";
 import { median, round3 } from "./stats.js";
@@ -126,7 +131,13 @@ export async function runTemporalBench(opts: TemporalBenchOptions): Promise<Reco
       const rows = rawRows(opts.e2eRecords);
       await store.write(f.raw, rows as never);
       const { new: fresh } = await (await store.resolveUpdate(f.transcript)).toArray();
-      await store.write(f.transcript, (await model(fresh, 0)).map((r, i) => ({ ...r, metaxy_provenance_by_field: fresh[i].metaxy_provenance_by_field })) as never);
+      await store.write(
+        f.transcript,
+        (await model(fresh, 0)).map((r, i) => ({
+          ...r,
+          metaxy_provenance_by_field: fresh[i].metaxy_provenance_by_field,
+        })) as never,
+      );
       await store.write(f.raw, rawRows(opts.e2eRecords, "remastered-") as never);
       const taskQueue = `bench-e2e-${Date.now()}`;
       const worker = await createMetaxyWorker({

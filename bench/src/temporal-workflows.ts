@@ -9,7 +9,11 @@ const { bareBatch } = proxyActivities<BareActivities>({
   retry: { maximumAttempts: 3 },
 });
 
-export async function bareFanOut(input: { batches: number; batchSize: number; window: number }): Promise<number> {
+export async function bareFanOut(input: {
+  batches: number;
+  batchSize: number;
+  window: number;
+}): Promise<number> {
   let next = 0;
   let processed = 0;
   const inFlight = new Map<number, Promise<void>>();

@@ -170,7 +170,9 @@ describe("status", () => {
     expect(json.stderr).toBe("");
     expect(text.stderr).toContain("status [1/4] video/raw");
     expect(text.stderr).toContain("status [4/4] video/caption");
-    expect(text.stdout).toMatch(/^Status\s+Feature\s+Materialized\s+Missing\s+Stale\s+Orphaned\s+Failed\s+Info$/m);
+    expect(text.stdout).toMatch(
+      /^Status\s+Feature\s+Materialized\s+Missing\s+Stale\s+Orphaned\s+Failed\s+Info$/m,
+    );
     expect(text.stdout).toMatch(/^○ root\s+video\/raw\s+6\s+-\s+-\s+-\s+-$/m);
     expect(text.stdout).toMatch(/^⚠ needs update \(83%\)\s+video\/transcript\s+5\s+1\s+2\s+0\s+0$/m);
     expect(text.stdout).toMatch(/^✓ up to date \(100%\)\s+video\/caption\s+5\s+0\s+0\s+0\s+0$/m);

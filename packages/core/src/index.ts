@@ -18,7 +18,12 @@ export {
   type FieldSpec,
 } from "./spec/define-feature.js";
 export { FieldsMapping, resolveFieldsMapping } from "./spec/fields-mapping.js";
-export { Lineage } from "./spec/lineage.js";
+export {
+  Lineage,
+  type IdentityLineage,
+  type AggregationLineage,
+  type ExpansionLineage,
+} from "./spec/lineage.js";
 export { featureFromSpecJson } from "./spec/spec-from-json.js";
 export { columnTypesOfSchema } from "./spec/column-types.js";
 export * from "./spec/system-columns.js";
@@ -57,6 +62,7 @@ export {
   type FieldProvenanceInput,
 } from "./versioning/record-hash.js";
 export { pythonJsonDumps } from "./versioning/python-json.js";
+export { formatFilterForVersion } from "./versioning/filter-version-format.js";
 export * from "./plan/expression.js";
 export { parseFilter, parseFilters } from "./filters/filter-parser.js";
 export { evaluateExpr, matchesAll } from "./engine/evaluate-expression.js";
@@ -68,6 +74,7 @@ export type {
   ExpectedFromSamples,
   UpstreamInput,
   UpstreamColumn,
+  InlineRows,
   UpstreamLineage,
   JoinKind,
   JoinedColumn,
@@ -107,9 +114,21 @@ export {
   type ResolveUpdateOptions,
   type DeleteOptions,
   type FilterInput,
-  type FeatureRow,
-  type FeatureReadRow,
 } from "./store/metadata-store.js";
+export type {
+  FeatureRow,
+  FeatureReadRow,
+  FeatureColumn,
+  ReadRow,
+  IncrementRow,
+  IncrementRowOf,
+  SampleRow,
+  FieldVersions,
+  ProvenanceColumns,
+  SystemColumnValues,
+  WriteSystemColumns,
+} from "./store/row-types.js";
+export type { IncrementKeys } from "./spec/increment-keys.js";
 export { prepareWrite, tableSchemaOf, inferType, valueFits } from "./store/write-preparation.js";
 export { writeFingerprint } from "./store/idempotency.js";
 export {

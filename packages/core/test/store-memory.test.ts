@@ -5,6 +5,7 @@ import {
   MetadataSchemaError,
   RootFeatureWithoutSamplesError,
   StoreNotOpenError,
+  type IncrementRow,
   type Row,
 } from "../src/index.js";
 import { videoFeatures } from "../src/testing/index.js";
@@ -18,7 +19,7 @@ const rawRows = (n: number, tag = "") =>
 
 async function materialise(store: MetadataStore, feature: string, extra: (r: Row) => Row) {
   const inc = await store.resolveUpdate(feature);
-  const rows: Row[] = [];
+  const rows: IncrementRow<unknown>[] = [];
   for await (const batch of inc.toProcess({ batchSize: 3 })) for (const r of batch) rows.push(r);
   await store.write(
     feature,
@@ -40,12 +41,19 @@ describe("MetadataStore on memory()", () => {
       new: 10,
       stale: 0,
       orphaned: 0,
+      failed: 0,
     });
-    expect(await materialise(store, "video/faces", () => ({}))).toEqual({ new: 10, stale: 0, orphaned: 0 });
+    expect(await materialise(store, "video/faces", () => ({}))).toEqual({
+      new: 10,
+      stale: 0,
+      orphaned: 0,
+      failed: 0,
+    });
     expect(await (await store.resolveUpdate("video/transcript")).counts()).toEqual({
       new: 0,
       stale: 0,
       orphaned: 0,
+      failed: 0,
     });
 
     // change audio of 3 samples: transcripts stale, faces untouched
@@ -54,11 +62,13 @@ describe("MetadataStore on memory()", () => {
       new: 0,
       stale: 3,
       orphaned: 0,
+      failed: 0,
     });
     expect(await (await store.resolveUpdate("video/faces")).counts()).toEqual({
       new: 0,
       stale: 0,
       orphaned: 0,
+      failed: 0,
     });
 
     // soft-delete a raw sample: its transcript is orphaned
@@ -88,11 +98,13 @@ describe("MetadataStore on memory()", () => {
       new: 4,
       stale: 0,
       orphaned: 0,
+      failed: 0,
     });
     expect(await (await store.resolveUpdate("video/faces")).counts()).toEqual({
       new: 0,
       stale: 0,
       orphaned: 0,
+      failed: 0,
     });
   });
 
@@ -142,12 +154,26 @@ describe("MetadataStore on memory()", () => {
     await expect(store.read("video/raw")).rejects.toBeInstanceOf(StoreNotOpenError);
   });
 
+  it("streams reads in readBatchSize batches by default and rejects a bad readBatchSize", async () => {
+    const { graph } = videoFeatures();
+    await using store = await MetadataStore.open(memory(), { graph, readBatchSize: 3 });
+    await store.write("video/raw", rawRows(7));
+    const sizes: number[] = [];
+    for await (const batch of store.readBatches("video/raw")) sizes.push(batch.length);
+    expect(sizes).toEqual([3, 3, 1]);
+    for (const readBatchSize of [0, 1.5])
+      await expect(MetadataStore.open(memory(), { graph, readBatchSize })).rejects.toMatchObject({
+        code: "VALIDATION_ERROR",
+        details: { readBatchSize },
+      });
+  });
+
   it("resolves a root feature from samples", async () => {
     const { graph } = videoFeatures();
     await using store = await MetadataStore.open(memory(), { graph });
     await store.write("video/raw", rawRows(2));
     const inc = await store.resolveUpdate("video/raw", { samples: rawRows(3, "") });
-    expect(await inc.counts()).toEqual({ new: 1, stale: 0, orphaned: 0 });
+    expect(await inc.counts()).toEqual({ new: 1, stale: 0, orphaned: 0, failed: 0 });
   });
 
   it("pushes graph snapshots and lists history", async () => {

@@ -220,7 +220,11 @@ function workflowIdOf(ctx: Context): string {
 
 /** A predicate matching exactly `rows` by their id columns. */
 function sameIds(ids: readonly string[], rows: readonly Row[]): Expr {
-  if (ids.length === 1) return isIn(ids[0], rows.map((r) => r[ids[0]] as Literal));
+  if (ids.length === 1)
+    return isIn(
+      ids[0],
+      rows.map((r) => r[ids[0]] as Literal),
+    );
   return or(...rows.map((r) => and(...ids.map((c) => eq(c, r[c] as Literal)))));
 }
 

@@ -1,5 +1,11 @@
 import type { Client, WorkflowHandle, WorkflowStartOptions } from "@temporalio/client";
-import type { FeatureRunSummary, GraphRunSummary, MaterializeFeatureInput, MaterializeGraphInput, Progress } from "./types.js";
+import type {
+  FeatureRunSummary,
+  GraphRunSummary,
+  MaterializeFeatureInput,
+  MaterializeGraphInput,
+  Progress,
+} from "./types.js";
 
 export interface StartOptions extends Omit<WorkflowStartOptions, "args" | "taskQueue" | "workflowId"> {
   taskQueue: string;

@@ -8,4 +8,9 @@ export {
 } from "./activities.js";
 export { getProgress, startGraphMaterialization, startMaterialization, type StartOptions } from "./client.js";
 export * from "./types.js";
-export { bundleMetaxyWorkflows, createMetaxyWorker, type MetaxyWorkerOptions, workflowsPath } from "./worker.js";
+export {
+  bundleMetaxyWorkflows,
+  createMetaxyWorker,
+  type MetaxyWorkerOptions,
+  workflowsPath,
+} from "./worker.js";

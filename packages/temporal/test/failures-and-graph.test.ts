@@ -113,7 +113,11 @@ describe("materializeGraph", () => {
       return { calls, result };
     };
     const first = await pass("1");
-    expect(first.result.waves).toEqual([["video/raw"], ["video/faces", "video/transcript"], ["video/caption"]]);
+    expect(first.result.waves).toEqual([
+      ["video/raw"],
+      ["video/faces", "video/transcript"],
+      ["video/caption"],
+    ]);
     expect(first.calls).toEqual({
       "video/raw": 300,
       "video/transcript": 300,

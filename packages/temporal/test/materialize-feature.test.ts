@@ -29,7 +29,13 @@ async function materialize(
   store: MetadataStore,
   feature: string,
   compute: Record<string, ComputeFn>,
-  options: { samples?: Row[]; batchSize?: number; window?: number; maxAttempts?: number; batchesPerRun?: number } = {},
+  options: {
+    samples?: Row[];
+    batchSize?: number;
+    window?: number;
+    maxAttempts?: number;
+    batchesPerRun?: number;
+  } = {},
 ) {
   const taskQueue = uniqueQueue("mf");
   const worker = await createMetaxyWorker({
@@ -51,7 +57,10 @@ describe("materializeFeature", () => {
     const f = videoGraph();
     await using store = await openStore(tempStorePath(), f.graph);
     const calls: Record<string, number> = {};
-    await materialize(store, "video/raw", countingCompute(calls), { samples: videoSamples(1000), batchSize: 128 });
+    await materialize(store, "video/raw", countingCompute(calls), {
+      samples: videoSamples(1000),
+      batchSize: 128,
+    });
     await materialize(store, "video/transcript", countingCompute(calls), { batchSize: 100 });
     // 10% of the audio changes, and 200 videos arrive.
     const next = videoSamples(1200, (i) => (i % 10 === 0 ? `a${i}-remastered` : `a${i}`));
@@ -71,7 +80,14 @@ describe("materializeFeature", () => {
     const { result } = await materialize(store, "video/transcript", compute, { batchSize: 32, window: 4 });
 
     expect(seen.sort()).toEqual([...added, ...stale].map((r) => String(r.sample_uid)).sort());
-    expect(result).toMatchObject({ new: 200, stale: 100, processed: 300, written: 300, batches: 10, failed: 0 });
+    expect(result).toMatchObject({
+      new: 200,
+      stale: 100,
+      processed: 300,
+      written: 300,
+      batches: 10,
+      failed: 0,
+    });
     expect(await (await store.resolveUpdate(f.transcript)).isEmpty()).toBe(true);
   });
 
@@ -95,9 +111,13 @@ describe("materializeFeature", () => {
       },
     });
     const compute: Record<string, ComputeFn> = {
-      "video/transcript": async (rows, ctx) => rows.map((r) => ({ sample_uid: r.sample_uid, text: `attempt ${ctx.attempt}` })),
+      "video/transcript": async (rows, ctx) =>
+        rows.map((r) => ({ sample_uid: r.sample_uid, text: `attempt ${ctx.attempt}` })),
     };
-    const { result } = await materialize(flaky, "video/transcript", compute, { batchSize: 100, maxAttempts: 3 });
+    const { result } = await materialize(flaky, "video/transcript", compute, {
+      batchSize: 100,
+      maxAttempts: 3,
+    });
 
     expect(result).toMatchObject({ processed: 300, failed: 0 });
     const history = await store.read(f.transcript, { withSampleHistory: true });
@@ -177,6 +197,8 @@ describe("materializeFeature", () => {
     expect(writesAt.filter((t) => t >= cancelledAt)).toEqual([]);
     expect(await store.count(f.transcript).catch(() => 0)).toBe(0);
     // In-flight batches were waited for, then the stage was dropped.
-    await expect(store.openStagedIncrement(stageIdFor(handle.workflowId, "video/transcript"))).rejects.toThrow();
+    await expect(
+      store.openStagedIncrement(stageIdFor(handle.workflowId, "video/transcript")),
+    ).rejects.toThrow();
   });
 });

@@ -5,7 +5,15 @@ import { duckdb } from "@metaxy/backend-duckdb";
 import { MetadataStore } from "@metaxy/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { getProgress, startMaterialization } from "../src/index.js";
-import { ADDRESS, openStore, temporalClient, tempStorePath, uniqueQueue, videoGraph, videoSamples } from "./fixtures.js";
+import {
+  ADDRESS,
+  openStore,
+  temporalClient,
+  tempStorePath,
+  uniqueQueue,
+  videoGraph,
+  videoSamples,
+} from "./fixtures.js";
 
 const { client, close } = await temporalClient();
 const children: ChildProcess[] = [];
@@ -17,7 +25,11 @@ afterAll(async () => {
 const script = fileURLToPath(new URL("./worker-process.mjs", import.meta.url));
 
 /** Starts a worker process and waits until it polls. */
-async function startWorker(options: { path: string; taskQueue: string; msPerBatch: number }): Promise<ChildProcess> {
+async function startWorker(options: {
+  path: string;
+  taskQueue: string;
+  msPerBatch: number;
+}): Promise<ChildProcess> {
   const child = spawn(process.execPath, [script, JSON.stringify({ ...options, address: ADDRESS })], {
     stdio: ["ignore", "pipe", "inherit"],
   });

@@ -1,6 +1,11 @@
 import { duckdb } from "@metaxy/backend-duckdb";
 import { MetadataStore, type Row } from "@metaxy/core";
-import { type ComputeFn, createMetaxyWorker, type GraphRunSummary, startGraphMaterialization } from "@metaxy/temporal";
+import {
+  type ComputeFn,
+  createMetaxyWorker,
+  type GraphRunSummary,
+  startGraphMaterialization,
+} from "@metaxy/temporal";
 import type { Client } from "@temporalio/client";
 import type { NativeConnection } from "@temporalio/worker";
 import { formatReport, type StepReport } from "../lib/run-step.js";
@@ -35,7 +40,9 @@ export interface TemporalScenarioOptions {
  * The main job's four passes (first run, rerun, audio code bump, new audio for 10%), each one a
  * `materializeGraph` workflow on a worker that owns the DuckDB store.
  */
-export async function temporalVideoScenario(options: TemporalScenarioOptions): Promise<TemporalScenarioRun[]> {
+export async function temporalVideoScenario(
+  options: TemporalScenarioOptions,
+): Promise<TemporalScenarioRun[]> {
   const videos = syntheticVideos(options.videos ?? 200);
   const runs: TemporalScenarioRun[] = [];
   const pass = async (title: string, audioCodeVersion: string, input = videos) => {
@@ -48,10 +55,12 @@ export async function temporalVideoScenario(options: TemporalScenarioOptions): P
       metaxy_provenance_by_field: { audio: v.audioHash, frames: v.framesHash },
     }));
     const compute: Record<string, ComputeFn> = {
-      "video/raw": async (rows) => rows.map(({ sample_uid, path, duration_s }) => ({ sample_uid, path, duration_s })),
-      "video/transcript": (rows) => models.transcribe(rows),
-      "video/faces": (rows) => models.detectFaces(rows),
-      "video/caption": (rows) => models.caption(rows),
+      "video/raw": async (rows) =>
+        rows.map(({ sample_uid, path, duration_s }) => ({ sample_uid, path, duration_s })),
+      // Compute functions receive untyped increment rows: they travel through Temporal as data.
+      "video/transcript": (rows) => models.transcribe(rows as Parameters<FakeGpuModels["transcribe"]>[0]),
+      "video/faces": (rows) => models.detectFaces(rows as Parameters<FakeGpuModels["detectFaces"]>[0]),
+      "video/caption": (rows) => models.caption(rows as Parameters<FakeGpuModels["caption"]>[0]),
     };
     await using store = await MetadataStore.open(duckdb({ path: options.path }), { graph: features.graph });
     const taskQueue = `metaxy-demo-${Date.now()}-${runs.length}`;
@@ -82,7 +91,11 @@ export async function temporalVideoScenario(options: TemporalScenarioOptions): P
   await pass("2. rerun, nothing changed", "1");
   await pass("3. audio extraction code bumped (audio v2)", "2");
   const changed = videos.map((v, i) => (i % 10 === 0 ? { ...v, audioHash: `${v.audioHash}-remastered` } : v));
-  await pass(`4. new audio for ${changed.filter((_, i) => i % 10 === 0).length} of ${videos.length} videos`, "2", changed);
+  await pass(
+    `4. new audio for ${changed.filter((_, i) => i % 10 === 0).length} of ${videos.length} videos`,
+    "2",
+    changed,
+  );
   return runs;
 }
 
@@ -98,7 +111,9 @@ async function stepReports(store: MetadataStore, result: GraphRunSummary): Promi
   const order = result.waves.flat();
   const byKey = new Map(result.features.map((f) => [f.feature, f]));
   const steps: StepReport[] = [];
-  for (const key of ["video/raw", "video/transcript", "video/faces", "video/caption"].filter((k) => order.includes(k))) {
+  for (const key of ["video/raw", "video/transcript", "video/faces", "video/caption"].filter((k) =>
+    order.includes(k),
+  )) {
     const f = byKey.get(key);
     if (!f) continue;
     const total = await store.count(key);

@@ -37,7 +37,12 @@ const rawRows = (n: number, pixels = (i: number) => `p${i}`): Row[] =>
 
 /** Writes the increment's rows as computed (provenance copied from the increment). */
 const computed = (rows: Row[]) =>
-  rows.map((r) => ({ frame_id: r.frame_id, video: r.video, dim: 8, metaxy_provenance_by_field: r.metaxy_provenance_by_field }));
+  rows.map((r) => ({
+    frame_id: r.frame_id,
+    video: r.video,
+    dim: 8,
+    metaxy_provenance_by_field: r.metaxy_provenance_by_field,
+  }));
 
 /**
  * Records whose computation failed for good are set aside: a resolve reports them as `failed`,
@@ -56,7 +61,9 @@ export function failedRecordsSuite(test: TestApi, options: BackendConformanceOpt
       const { new: rows } = await inc.toArray();
       // f0, f1 crash the model; the rest are computed.
       const bad = rows.filter((r) => r.frame_id === "f0" || r.frame_id === "f1");
-      expect(await store.recordFailures(embedding, bad, { error: "OOM", attempts: 3, runId: "run-1" })).toBe(2);
+      expect(await store.recordFailures(embedding, bad, { error: "OOM", attempts: 3, runId: "run-1" })).toBe(
+        2,
+      );
       await store.write(embedding, computed(rows.filter((r) => !bad.includes(r))) as never);
 
       const next = await store.resolveUpdate(embedding);
@@ -94,24 +101,39 @@ export function failedRecordsSuite(test: TestApi, options: BackendConformanceOpt
       // A new code version of the feature changes every provenance: all are new work again.
       const bumped = frameGraph("2");
       const store2 = await h.open(bumped.graph, { backend: store.backend });
-      expect(await (await store2.resolveUpdate(bumped.embedding)).counts()).toMatchObject({ new: 4, failed: 0 });
+      expect(await (await store2.resolveUpdate(bumped.embedding)).counts()).toMatchObject({
+        new: 4,
+        failed: 0,
+      });
     });
 
     it("a stale record that fails is set aside too, and an aggregation keys failures on its group", async () => {
       const { graph, raw, embedding, cluster } = frameGraph();
       const store = await h.open(graph);
       await store.write(raw, rawRows(4) as never);
-      await store.write(embedding, computed((await (await store.resolveUpdate(embedding)).toArray()).new) as never);
+      await store.write(
+        embedding,
+        computed((await (await store.resolveUpdate(embedding)).toArray()).new) as never,
+      );
       await store.write(raw, rawRows(4, (i) => `p${i}-v2`) as never);
       const { stale } = await (await store.resolveUpdate(embedding)).toArray();
       expect(stale.length).toBe(4);
       await store.recordFailures(embedding, stale.slice(0, 1), { error: "x", attempts: 2 });
-      expect(await (await store.resolveUpdate(embedding)).counts()).toEqual({ new: 0, stale: 3, orphaned: 0, failed: 1 });
+      expect(await (await store.resolveUpdate(embedding)).counts()).toEqual({
+        new: 0,
+        stale: 3,
+        orphaned: 0,
+        failed: 1,
+      });
 
       await store.write(embedding, computed(stale) as never);
       const groups = (await (await store.resolveUpdate(cluster)).toArray()).new;
       expect(idsOf(groups, "video")).toEqual(["v0", "v1"]);
-      await store.recordFailures(cluster, groups.filter((g) => g.video === "v1"), { error: "y", attempts: 1 });
+      await store.recordFailures(
+        cluster,
+        groups.filter((g) => g.video === "v1"),
+        { error: "y", attempts: 1 },
+      );
       const c = await (await store.resolveUpdate(cluster)).toArray();
       expect(idsOf(c.new, "video")).toEqual(["v0"]);
       expect(idsOf(c.failed, "video")).toEqual(["v1"]);
@@ -121,7 +143,9 @@ export function failedRecordsSuite(test: TestApi, options: BackendConformanceOpt
       const { graph, raw, embedding } = frameGraph();
       const store = await h.open(graph);
       await store.write(raw, rawRows(1) as never);
-      await expect(store.recordFailures(embedding, [{ frame_id: "f0" }], { error: "e", attempts: 1 })).rejects.toMatchObject({
+      await expect(
+        store.recordFailures(embedding, [{ frame_id: "f0" }], { error: "e", attempts: 1 }),
+      ).rejects.toMatchObject({
         code: "VALIDATION_ERROR",
         details: { feature: "frame/embedding", column: "metaxy_provenance" },
       });

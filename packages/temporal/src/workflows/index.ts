@@ -115,7 +115,8 @@ export async function materializeFeature(input: MaterializeFeatureInput): Promis
       await Promise.race(inFlight.values());
     }
     // Every launched batch has finished: the next run starts at `nextBatch` with nothing lost.
-    if (state.nextBatch < stage.batchCount) return await continueAsNew<typeof materializeFeature>({ ...input, carry: state });
+    if (state.nextBatch < stage.batchCount)
+      return await continueAsNew<typeof materializeFeature>({ ...input, carry: state });
   } catch (err) {
     if (isCancellation(err))
       await CancellationScope.nonCancellable(async () => {
