@@ -72,7 +72,7 @@ describe.each(backends)(
       const features = speakerFeatures();
       await using store = await MetadataStore.open(factory(), { graph: features.graph });
       const rows = await store.read(features.embedding);
-      const counts = Object.fromEntries(rows.map((r) => [r.speaker_id, Number(r.recording_count)]));
+      const counts = Object.fromEntries(rows.map((r) => [r.speaker_id, r.recording_count]));
       expect(counts).toEqual({ "spk-0": 3, "spk-1": 3, "spk-2": 4 });
     });
   },

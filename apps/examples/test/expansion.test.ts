@@ -105,9 +105,9 @@ describe.each(backends)(
       expect(chunks).toHaveLength(29);
       const perVideo = new Map<string, Set<string>>();
       for (const c of chunks) {
-        const set = perVideo.get(String(c.video_id)) ?? new Set<string>();
-        set.add(String(c.metaxy_provenance));
-        perVideo.set(String(c.video_id), set);
+        const set = perVideo.get(c.video_id) ?? new Set<string>();
+        set.add(c.metaxy_provenance);
+        perVideo.set(c.video_id, set);
       }
       expect(perVideo.size).toBe(10);
       for (const set of perVideo.values()) expect(set.size).toBe(1);

@@ -23,9 +23,10 @@ describe.each(backends)("quickstart (the root README's example) on %s", (_name, 
       new: 2,
       stale: 0,
       orphaned: 0,
+      failed: 0,
       transcribed: ["v1", "v2"],
     });
-    expect(second).toEqual({ new: 0, stale: 1, orphaned: 0, transcribed: ["v2"] });
+    expect(second).toEqual({ new: 0, stale: 1, orphaned: 0, failed: 0, transcribed: ["v2"] });
   });
 
   it("runs with the default backend, memory()", async () => {

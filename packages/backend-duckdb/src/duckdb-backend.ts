@@ -7,6 +7,7 @@ import {
   type HashAlgorithm,
   type IncrementCounts,
   type IncrementKind,
+  type InlineRows,
   MetadataStoreError,
   type ResolveUpdatePlan,
   type Row,
@@ -231,11 +232,7 @@ class DuckDBBackend implements Backend {
       if (u.inline) {
         const relation = `${SCRATCH}.upstream_${id}_${i}`;
         scratch.push(relation);
-        await this.#loadScratch(
-          relation,
-          u.inline,
-          u.renamed.map((c) => c.source),
-        );
+        await this.#loadInline(relation, u.inline);
         upstreams.push({ relation, raw: false });
       } else {
         if (!(await this.tableExists(u.read.table)))
@@ -249,28 +246,34 @@ class DuckDBBackend implements Backend {
     return { upstreams, current };
   }
 
-  /**
-   * Loads JS rows into a scratch table (samples, fallback upstreams); returns its columns: those
-   * with a value in some row, plus every one of `columns` (typed by name when always null).
-   */
-  async #loadScratch(
-    relation: string,
-    rows: readonly Row[],
-    columns: readonly string[] = [],
-  ): Promise<string[]> {
+  /** Loads sample rows into a scratch table; returns its columns. */
+  async #loadScratch(relation: string, rows: readonly Row[]): Promise<string[]> {
     const types: Record<string, ColumnType> = {};
-    const typeOf = (k: string, v: unknown): ColumnType => (k.endsWith("_by_field") ? "map" : inferType(v));
     for (const r of rows)
       for (const [k, v] of Object.entries(r))
-        if (!(k in types) && v !== null && v !== undefined) types[k] = typeOf(k, v);
-    for (const k of columns) if (!(k in types)) types[k] = typeOf(k, "");
+        if (!(k in types) && v !== null && v !== undefined)
+          types[k] = k.endsWith("_by_field") ? "map" : inferType(v);
+    return this.#fillScratch(relation, types, [rows]);
+  }
+
+  /** Copies a fallback upstream into a scratch table one batch at a time; returns its columns. */
+  #loadInline(relation: string, inline: InlineRows): Promise<string[]> {
+    return this.#fillScratch(relation, inline.schema, inline.batches());
+  }
+
+  async #fillScratch(
+    relation: string,
+    types: Readonly<Record<string, ColumnType>>,
+    batches: Iterable<readonly Row[]> | AsyncIterable<readonly Row[]>,
+  ): Promise<string[]> {
     const cols = Object.entries(types);
     if (cols.length === 0) cols.push(["__empty", "string"]);
     await this.#driver.run(
       `CREATE OR REPLACE TABLE ${relation} (${cols.map(([n, t]) => `${q(n)} ${duckdbDialect.typeName(t)}`).join(", ")})`,
     );
     const described = cols.map(([n, t]): [string, string] => [n, describedType(t)]);
-    await this.#driver.append(relation, described, rows, SCRATCH);
+    for await (const rows of batches)
+      if (rows.length > 0) await this.#driver.append(relation, described, rows, SCRATCH);
     return cols.map(([n]) => n);
   }
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FeatureGraph, MetadataStore, type Row, defineFeature } from "@metaxy/core";
+import { FeatureGraph, MetadataStore, defineFeature } from "@metaxy/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { duckdb } from "../src/index.js";
 
@@ -10,7 +10,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const raw = defineFeature({ key: "shared/raw", idColumns: ["sample_uid"], fields: ["default"] });
 const graph = new FeatureGraph([raw]);
-const rows = (from: number, n: number): Row[] =>
+const rows = (from: number, n: number) =>
   Array.from({ length: n }, (_, i) => ({
     sample_uid: `s${from + i}`,
     metaxy_provenance_by_field: { default: `v${from + i}` },

@@ -19,7 +19,7 @@ describe("duckdb smoke", () => {
         await using store = await MetadataStore.open(backend, { graph, hashAlgorithm: algo });
         await store.write(raw, rows(5));
         const inc = await store.resolveUpdate(transcript);
-        expect(await inc.counts()).toEqual({ new: 5, stale: 0, orphaned: 0 });
+        expect(await inc.counts()).toEqual({ new: 5, stale: 0, orphaned: 0, failed: 0 });
         const all = await inc.toArray();
         await store.write(
           transcript,
@@ -31,7 +31,7 @@ describe("duckdb smoke", () => {
         );
         await store.write(raw, rows(2, "x"));
         const inc2 = await store.resolveUpdate(transcript);
-        expect(await inc2.counts()).toEqual({ new: 0, stale: 2, orphaned: 0 });
+        expect(await inc2.counts()).toEqual({ new: 0, stale: 2, orphaned: 0, failed: 0 });
         results.push(all.new.sort((a, b) => String(a.sample_uid).localeCompare(String(b.sample_uid))));
       }
       expect(results[0]).toEqual(results[1]);

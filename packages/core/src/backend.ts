@@ -20,6 +20,7 @@ export type {
   ExpectedFromSamples,
   UpstreamInput,
   UpstreamColumn,
+  InlineRows,
   UpstreamLineage,
   JoinKind,
   JoinedColumn,

@@ -21,7 +21,12 @@ export {
   type FieldSpec,
 } from "./spec/define-feature.js";
 export { FieldsMapping, resolveFieldsMapping } from "./spec/fields-mapping.js";
-export { Lineage } from "./spec/lineage.js";
+export {
+  Lineage,
+  type IdentityLineage,
+  type AggregationLineage,
+  type ExpansionLineage,
+} from "./spec/lineage.js";
 export { featureFromSpecJson } from "./spec/spec-from-json.js";
 export { columnTypesOfSchema } from "./spec/column-types.js";
 export * from "./spec/system-columns.js";
@@ -61,6 +66,7 @@ export {
   type FieldProvenanceInput,
 } from "./versioning/record-hash.js";
 export { pythonJsonDumps } from "./versioning/python-json.js";
+export { formatFilterForVersion } from "./versioning/filter-version-format.js";
 export * from "./plan/expression.js";
 export { parseFilter, parseFilters } from "./filters/filter-parser.js";
 export type {
@@ -69,6 +75,7 @@ export type {
   ExpectedFromSamples,
   UpstreamInput,
   UpstreamColumn,
+  InlineRows,
   UpstreamLineage,
   JoinKind,
   JoinedColumn,
@@ -90,9 +97,21 @@ export {
   type ResolveUpdateOptions,
   type DeleteOptions,
   type FilterInput,
-  type FeatureRow,
-  type FeatureReadRow,
 } from "./store/metadata-store.js";
+export type {
+  FeatureRow,
+  FeatureReadRow,
+  FeatureColumn,
+  ReadRow,
+  IncrementRow,
+  IncrementRowOf,
+  SampleRow,
+  FieldVersions,
+  ProvenanceColumns,
+  SystemColumnValues,
+  WriteSystemColumns,
+} from "./store/row-types.js";
+export type { IncrementKeys } from "./spec/increment-keys.js";
 export type { PushResult, GraphSnapshotSummary } from "./store/system-tables.js";
 export { memory, type MemoryBackendOptions } from "./backends/memory.js";
 export {

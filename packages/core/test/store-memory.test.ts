@@ -5,6 +5,7 @@ import {
   MetadataSchemaError,
   RootFeatureWithoutSamplesError,
   StoreNotOpenError,
+  type IncrementRow,
   type Row,
 } from "../src/index.js";
 import { videoFeatures } from "../src/testing/index.js";
@@ -18,7 +19,7 @@ const rawRows = (n: number, tag = "") =>
 
 async function materialise(store: MetadataStore, feature: string, extra: (r: Row) => Row) {
   const inc = await store.resolveUpdate(feature);
-  const rows: Row[] = [];
+  const rows: IncrementRow<unknown>[] = [];
   for await (const batch of inc.toProcess({ batchSize: 3 })) for (const r of batch) rows.push(r);
   await store.write(
     feature,
@@ -151,6 +152,20 @@ describe("MetadataStore on memory()", () => {
     await expect(store.write("video/raw", rawRows(1))).rejects.toBeInstanceOf(StoreNotOpenError);
     await store.close();
     await expect(store.read("video/raw")).rejects.toBeInstanceOf(StoreNotOpenError);
+  });
+
+  it("streams reads in readBatchSize batches by default and rejects a bad readBatchSize", async () => {
+    const { graph } = videoFeatures();
+    await using store = await MetadataStore.open(memory(), { graph, readBatchSize: 3 });
+    await store.write("video/raw", rawRows(7));
+    const sizes: number[] = [];
+    for await (const batch of store.readBatches("video/raw")) sizes.push(batch.length);
+    expect(sizes).toEqual([3, 3, 1]);
+    for (const readBatchSize of [0, 1.5])
+      await expect(MetadataStore.open(memory(), { graph, readBatchSize })).rejects.toMatchObject({
+        code: "VALIDATION_ERROR",
+        details: { readBatchSize },
+      });
   });
 
   it("resolves a root feature from samples", async () => {

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { Worker, bundleWorkflowCode } from "@temporalio/worker";
+import { DefaultLogger, Worker, bundleWorkflowCode } from "@temporalio/worker";
 import { afterAll, describe, expect, it } from "vitest";
 import { coreInWorkflow } from "./core-workflow.js";
 import { temporalClient, uniqueQueue, workerConnection } from "./fixtures.js";
@@ -13,7 +13,7 @@ describe("@metaxy/core in a Temporal workflow", () => {
   it("bundles into workflow code and computes the versions Node computes", async () => {
     const workflowBundle = await bundleWorkflowCode({
       workflowsPath: fileURLToPath(new URL("./core-workflow.ts", import.meta.url)),
-      logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
+      logger: new DefaultLogger("ERROR"),
     });
     const taskQueue = uniqueQueue("core-in-workflow");
     const worker = await Worker.create({ connection: await workerConnection(), taskQueue, workflowBundle });

@@ -1,4 +1,4 @@
-import { type Backend, MetadataStore, type Row } from "@metaxy/core";
+import { type Backend, type IncrementRow, MetadataStore } from "@metaxy/core";
 import { formatReport, runStep, type StepReport } from "../lib/run-step.js";
 import { type SpeakerFeatures, speakerFeatures } from "./features.js";
 
@@ -18,8 +18,12 @@ export class FakeSpeakerEncoder {
    * The increment of an N:1 step holds one row per speaker (its id and provenance), so the
    * worker reads the speaker's recordings itself, all speakers of the batch in one filtered read.
    */
-  async embed(store: MetadataStore, features: SpeakerFeatures, batch: Row[]): Promise<Row[]> {
-    const speakers = batch.map((r) => String(r.speaker_id));
+  async embed(
+    store: MetadataStore,
+    features: SpeakerFeatures,
+    batch: IncrementRow<SpeakerFeatures["embedding"]>[],
+  ) {
+    const speakers = batch.map((r) => r.speaker_id);
     const list = speakers.map((s) => `'${s.replaceAll("'", "''")}'`).join(", ");
     const recordings = await store.read(features.recording, { filters: `speaker_id IN (${list})` });
     this.calls.speakers += batch.length;

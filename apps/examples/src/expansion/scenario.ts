@@ -1,4 +1,4 @@
-import { type Backend, MetadataStore, type Row } from "@metaxy/core";
+import { type Backend, type IncrementRow, MetadataStore } from "@metaxy/core";
 import { formatReport, runStep, type StepReport } from "../lib/run-step.js";
 import { type ChunkFeatures, chunkFeatures } from "./features.js";
 
@@ -19,7 +19,7 @@ export class FakeChunkModels {
   readonly calls = { videosSplit: 0, chunksWritten: 0, faces: 0 };
 
   /** One parent row in, its children out: the step copies the parent's provenance to each child. */
-  async split(batch: Row[]): Promise<Row[][]> {
+  async split(batch: IncrementRow<ChunkFeatures["chunk"]>[]) {
     this.calls.videosSplit += batch.length;
     return batch.map((v) => {
       const n = Math.ceil(Number(v.duration_s) / CHUNK_SECONDS);
@@ -33,12 +33,12 @@ export class FakeChunkModels {
     });
   }
 
-  async detectFaces(batch: Row[]): Promise<Row[]> {
+  async detectFaces(batch: IncrementRow<ChunkFeatures["chunkFaces"]>[]) {
     this.calls.faces += batch.length;
     return batch.map((c) => ({
       video_id: c.video_id,
-      chunk_id: Number(c.chunk_id),
-      face_count: (String(c.video_id).length + Number(c.chunk_id)) % 3,
+      chunk_id: c.chunk_id,
+      face_count: (c.video_id.length + c.chunk_id) % 3,
     }));
   }
 }

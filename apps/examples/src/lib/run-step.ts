@@ -1,4 +1,12 @@
-import type { FeatureDefinition, MetadataStore, ResolveUpdateOptions, Row } from "@metaxy/core";
+import type {
+  FeatureDefinition,
+  FeatureRow,
+  IncrementRow,
+  MetadataStore,
+  ResolveUpdateOptions,
+  Row,
+  SampleRow,
+} from "@metaxy/core";
 
 /** What one pipeline step did, for the report. */
 export interface StepReport {
@@ -16,19 +24,22 @@ export interface StepReport {
   gpuSecondsSaved: number;
 }
 
-export interface StepOptions {
+export interface StepOptions<F, S> {
   /** Rows the GPU worker receives at once. */
   batchSize?: number;
   /** GPU-seconds one written record costs (for the report). */
   gpuSecondsPerRecord: number;
-  resolve?: ResolveUpdateOptions;
+  resolve?: ResolveUpdateOptions<F, S>;
 }
+
+/** A row `compute` produces: the feature's columns; the step adds the provenance. */
+export type ComputedRow<F> = Omit<FeatureRow<F>, "metaxy_provenance_by_field">;
 
 /**
  * What `compute` returns for a batch: one result per increment row, in order. For an expansion
  * (1:N) step, the result for a parent is the array of its children.
  */
-export type StepResult = Row | Row[];
+export type StepResult<F> = ComputedRow<F> | ComputedRow<F>[];
 
 /**
  * One incremental step: resolve what changed, compute only those records in batches, write
@@ -38,11 +49,11 @@ export type StepResult = Row | Row[];
  * parent copies the parent-level provenance, a recomputed parent's children that were not
  * produced again are soft-deleted, and orphans are retired per parent.
  */
-export async function runStep(
+export async function runStep<F extends FeatureDefinition, S extends SampleRow<F> = never>(
   store: MetadataStore,
-  feature: FeatureDefinition,
-  compute: (batch: Row[]) => Promise<StepResult[]>,
-  options: StepOptions,
+  feature: F,
+  compute: (batch: IncrementRow<F, [S] extends [never] ? unknown : S>[]) => Promise<StepResult<F>[]>,
+  options: StepOptions<F, S>,
 ): Promise<StepReport> {
   const ids = feature.spec.idColumns;
   // The columns the increment is keyed on: the parent's `on` columns for an expansion.

@@ -1,4 +1,11 @@
-import { type Backend, defineFeature, FeatureGraph, MetadataStore, memory, type Row } from "@metaxy/core";
+import {
+  type Backend,
+  defineFeature,
+  FeatureGraph,
+  type IncrementRow,
+  MetadataStore,
+  memory,
+} from "@metaxy/core";
 import { z } from "zod";
 
 const video = defineFeature({
@@ -18,9 +25,9 @@ const transcript = defineFeature({
   schema: z.object({ sample_uid: z.string(), text: z.string() }),
 });
 
-// A stand-in for your GPU model.
-async function transcribe(batch: Row[]) {
-  return batch.map((r) => ({ sample_uid: String(r.sample_uid), text: `words of ${r.path}` }));
+// A stand-in for your GPU model. Increment rows are typed from the feature: sample_uid is a string.
+async function transcribe(batch: IncrementRow<typeof transcript>[]) {
+  return batch.map((r) => ({ sample_uid: r.sample_uid, text: `words of ${r.path}` }));
 }
 
 /** Records the videos (content hash per field), then transcribes only what is new or stale. */

@@ -57,9 +57,10 @@ export async function temporalVideoScenario(
     const compute: Record<string, ComputeFn> = {
       "video/raw": async (rows) =>
         rows.map(({ sample_uid, path, duration_s }) => ({ sample_uid, path, duration_s })),
-      "video/transcript": (rows) => models.transcribe(rows),
-      "video/faces": (rows) => models.detectFaces(rows),
-      "video/caption": (rows) => models.caption(rows),
+      // Compute functions receive untyped increment rows: they travel through Temporal as data.
+      "video/transcript": (rows) => models.transcribe(rows as Parameters<FakeGpuModels["transcribe"]>[0]),
+      "video/faces": (rows) => models.detectFaces(rows as Parameters<FakeGpuModels["detectFaces"]>[0]),
+      "video/caption": (rows) => models.caption(rows as Parameters<FakeGpuModels["caption"]>[0]),
     };
     await using store = await MetadataStore.open(duckdb({ path: options.path }), { graph: features.graph });
     const taskQueue = `metaxy-demo-${Date.now()}-${runs.length}`;

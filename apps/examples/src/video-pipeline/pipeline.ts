@@ -1,6 +1,9 @@
-import type { MetadataStore, Row } from "@metaxy/core";
+import type { IncrementRow, MetadataStore } from "@metaxy/core";
 import { runStep, type StepReport } from "../lib/run-step.js";
 import type { VideoFeatures } from "./features.js";
+
+/** The rows a step of feature `K` receives. */
+type Batch<K extends keyof VideoFeatures> = IncrementRow<VideoFeatures[K]>[];
 
 /** A video as it arrives: id, location and content hashes of its streams. */
 export interface VideoInput {
@@ -16,17 +19,17 @@ export class FakeGpuModels {
   readonly calls = { transcript: 0, faces: 0, caption: 0 };
   constructor(readonly msPerRecord = 1) {}
 
-  async transcribe(batch: Row[]): Promise<Row[]> {
+  async transcribe(batch: Batch<"transcript">) {
     this.calls.transcript += batch.length;
     await sleep(this.msPerRecord * batch.length);
     return batch.map((r) => ({ sample_uid: r.sample_uid, text: `transcript of ${r.path}` }));
   }
-  async detectFaces(batch: Row[]): Promise<Row[]> {
+  async detectFaces(batch: Batch<"faces">) {
     this.calls.faces += batch.length;
     await sleep(this.msPerRecord * batch.length);
-    return batch.map((r) => ({ sample_uid: r.sample_uid, face_count: String(r.sample_uid).length % 4 }));
+    return batch.map((r) => ({ sample_uid: r.sample_uid, face_count: r.sample_uid.length % 4 }));
   }
-  async caption(batch: Row[]): Promise<Row[]> {
+  async caption(batch: Batch<"caption">) {
     this.calls.caption += batch.length;
     await sleep(this.msPerRecord * batch.length);
     return batch.map((r) => ({ sample_uid: r.sample_uid, caption: `${r.face_count} people: ${r.text}` }));

@@ -1,3 +1,5 @@
+import type { Backend, Row } from "@metaxy/core";
+import type { ReadQuery } from "@metaxy/core/backend";
 import { videoGraph } from "../fixtures/graphs.js";
 import { collect, fieldHash, provenanceColumns, rawRows } from "../fixtures/rows.js";
 import {
@@ -95,6 +97,32 @@ export function fallbackSuite(test: TestApi, options: BackendConformanceOptions)
       expect(idsOf(inc.orphaned, "sample_uid")).toEqual(["s0"]);
     });
 
+    it("streams a fallback upstream into the resolve in batches of readBatchSize", async () => {
+      const { graph, raw, transcript } = videoGraph();
+      const spied = spyReads(await h.backend());
+      const fallback = await h.open(graph, { name: "fallback", backend: spied.backend });
+      const primary = await h.open(graph, {
+        name: "primary",
+        fallbackStores: [fallback],
+        hashAlgorithm: fallback.hashAlgorithm,
+        readBatchSize: 4,
+      });
+      const local = await h.open(graph, { hashAlgorithm: fallback.hashAlgorithm });
+      for (const s of [fallback, local]) await s.write(raw, rawRows(10));
+      spied.reads.length = 0;
+
+      // Planning reads nothing: the rows are only pulled by the engine, batch by batch.
+      await primary.planResolveUpdate(transcript);
+      expect(spied.reads).toEqual([]);
+      const viaFallback = await collect(await primary.resolveUpdate(transcript));
+      expect(spied.reads).toEqual([{ table: raw.key.tableName, batchSize: 4, batches: [4, 4, 2] }]);
+      expect(spied.counts).toBe(0);
+
+      const direct = await collect(await local.resolveUpdate(transcript));
+      expect(sortRows(viaFallback.new, "sample_uid")).toEqual(sortRows(direct.new, "sample_uid"));
+      expect(viaFallback.new.length).toBe(10);
+    });
+
     it("raises FeatureNotFoundError for a feature in neither store", async () => {
       const { raw, transcript, primary } = await pair();
       await expect(primary.read(raw)).rejects.toMatchObject({
@@ -109,4 +137,31 @@ export function fallbackSuite(test: TestApi, options: BackendConformanceOptions)
       expect(await primary.hasFeature(raw, true)).toBe(false);
     });
   });
+}
+
+/** `backend` with every `read` recorded (table, batch size asked for, each batch's length) and `count`s counted. */
+function spyReads(backend: Backend) {
+  const reads: { table: string; batchSize: number; batches: number[] }[] = [];
+  const spy = { reads, counts: 0, backend };
+  spy.backend = new Proxy(backend, {
+    get(target, prop) {
+      if (prop === "read")
+        return async function* (query: ReadQuery, batchSize: number): AsyncGenerator<Row[]> {
+          const entry = { table: query.table, batchSize, batches: [] as number[] };
+          reads.push(entry);
+          for await (const batch of target.read(query, batchSize)) {
+            entry.batches.push(batch.length);
+            yield batch;
+          }
+        };
+      if (prop === "count")
+        return (query: ReadQuery) => {
+          spy.counts++;
+          return target.count(query);
+        };
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return spy;
 }

@@ -128,6 +128,7 @@ async function checkAgainstOracle(
           new: expected.new.length,
           stale: expected.stale.length,
           orphaned: expected.orphaned.length,
+          failed: 0,
         });
         for (const kind of ["new", "stale", "orphaned"] as const)
           expect(canonical(feature, actual[kind]), `${label}: ${kind}`).toEqual(

@@ -27,7 +27,7 @@ export function incrementSuite(test: TestApi, options: BackendConformanceOptions
     it("streams rows to process in batches: new, then stale", async () => {
       const { store, transcript, newIds, staleIds } = await scenario(h);
       const inc = await store.resolveUpdate(transcript);
-      expect(await inc.counts()).toEqual({ new: 13, stale: 4, orphaned: 1 });
+      expect(await inc.counts()).toEqual({ new: 13, stale: 4, orphaned: 1, failed: 0 });
       const batches: Row[][] = [];
       for await (const b of inc.toProcess({ batchSize: 5 })) batches.push(b);
       for (const b of batches) expect(b.length).toBeGreaterThan(0);
@@ -56,7 +56,7 @@ export function incrementSuite(test: TestApi, options: BackendConformanceOptions
       const inc = await store.resolveUpdate(transcript);
       const staged = await inc.stage("wf-1/video/transcript");
       expect(staged.stageId).toBe("wf-1/video/transcript");
-      expect(await staged.counts()).toEqual({ new: 13, stale: 4, orphaned: 1 });
+      expect(await staged.counts()).toEqual({ new: 13, stale: 4, orphaned: 1, failed: 0 });
       await inc.dispose();
       const direct: string[] = [];
       for (let b = 0; b < (await staged.batchCount(6)); b++)
@@ -66,7 +66,7 @@ export function incrementSuite(test: TestApi, options: BackendConformanceOptions
 
       // re-attached by id, as another activity would
       const again = await store.openStagedIncrement("wf-1/video/transcript");
-      expect(await again.counts()).toEqual({ new: 13, stale: 4, orphaned: 1 });
+      expect(await again.counts()).toEqual({ new: 13, stale: 4, orphaned: 1, failed: 0 });
       expect(await again.batchCount(5)).toBe(4);
       const pages: Row[][] = [];
       for (let b = 0; b < 4; b++) pages.push(await again.batch(b, 5));
@@ -103,13 +103,14 @@ export function incrementSuite(test: TestApi, options: BackendConformanceOptions
       const b = await (await store.resolveUpdate(transcript, { targetFilters: "sample_uid = 's2'" })).stage(
         "stage-b",
       );
-      expect(await a.counts()).toEqual({ new: 13, stale: 4, orphaned: 1 });
-      expect(await b.counts()).toEqual({ new: 22, stale: 1, orphaned: 0 });
+      expect(await a.counts()).toEqual({ new: 13, stale: 4, orphaned: 1, failed: 0 });
+      expect(await b.counts()).toEqual({ new: 22, stale: 1, orphaned: 0, failed: 0 });
       await b.drop();
       expect(await (await store.openStagedIncrement("stage-a")).counts()).toEqual({
         new: 13,
         stale: 4,
         orphaned: 1,
+        failed: 0,
       });
     });
 
@@ -129,7 +130,7 @@ export function incrementSuite(test: TestApi, options: BackendConformanceOptions
         })),
       );
       const inc = await store.resolveUpdate(transcript);
-      expect(await inc.counts()).toEqual({ new: 6, stale: 4, orphaned: 0 });
+      expect(await inc.counts()).toEqual({ new: 6, stale: 4, orphaned: 0, failed: 0 });
       expect(await inc.progress()).toBe(40);
       await inc.dispose();
       await materialise(store, "video/transcript", ["sample_uid"], () => ({ text: "t" }));

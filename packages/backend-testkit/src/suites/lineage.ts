@@ -61,7 +61,12 @@ export function lineageSuite(test: TestApi, options: BackendConformanceOptions):
           metaxy_provenance_by_field: r.metaxy_provenance_by_field,
         })),
       );
-      expect(await (await store.resolveUpdate(speaker)).counts()).toEqual({ new: 0, stale: 0, orphaned: 0 });
+      expect(await (await store.resolveUpdate(speaker)).counts()).toEqual({
+        new: 0,
+        stale: 0,
+        orphaned: 0,
+        failed: 0,
+      });
 
       await store.write(recording, [rec("rec-d", "sp1", "rec-d-v2")]);
       const changed = await collect(await store.resolveUpdate(speaker));

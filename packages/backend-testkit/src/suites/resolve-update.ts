@@ -54,7 +54,7 @@ export function resolveUpdateSuite(test: TestApi, options: BackendConformanceOpt
       ]);
 
       const increment = await store.resolveUpdate(transcript);
-      expect(await increment.counts()).toEqual({ new: 2, stale: 1, orphaned: 1 });
+      expect(await increment.counts()).toEqual({ new: 2, stale: 1, orphaned: 1, failed: 0 });
       expect(await increment.isEmpty()).toBe(false);
       const inc = await collect(increment);
       const cols = ["sample_uid", "path", ...PROVENANCE_KEYS];
@@ -97,7 +97,7 @@ export function resolveUpdateSuite(test: TestApi, options: BackendConformanceOpt
       await materialise(store, "video/faces", ["sample_uid"]);
       for (const f of [transcript, faces]) {
         const inc = await store.resolveUpdate(f);
-        expect(await inc.counts()).toEqual({ new: 0, stale: 0, orphaned: 0 });
+        expect(await inc.counts()).toEqual({ new: 0, stale: 0, orphaned: 0, failed: 0 });
         expect(await inc.isEmpty()).toBe(true);
         expect(await collect(inc)).toEqual({ new: [], stale: [], orphaned: [] });
       }
@@ -152,6 +152,7 @@ export function resolveUpdateSuite(test: TestApi, options: BackendConformanceOpt
         new: 0,
         stale: 0,
         orphaned: 0,
+        failed: 0,
       });
       await store.write(raw, [{ ...rawRow(0, "-v3"), metaxy_data_version_by_field: { audio: "content-2" } }]);
       const inc = await collect(await store.resolveUpdate(transcript));
@@ -210,7 +211,7 @@ export function resolveUpdateSuite(test: TestApi, options: BackendConformanceOpt
       expect(idsOf(filtered.new, "page_id")).toEqual(["p2", "p3"]);
 
       await materialise(store, "docs/summary", ["page_id"], (r) => ({ language: r.language }));
-      const none = { new: 0, stale: 0, orphaned: 0 };
+      const none = { new: 0, stale: 0, orphaned: 0, failed: 0 };
       expect(await (await store.resolveUpdate(summary)).counts()).toEqual(none);
       // global filters restrict the upstream and the target alike
       expect(

@@ -3,6 +3,7 @@ import type { Expr } from "../plan/expression.js";
 import type { ReadQuery } from "../plan/read-query.js";
 import type {
   ExpectedFromUpstreams,
+  InlineRows,
   PlannedField,
   ResolveUpdatePlan,
   Row,
@@ -167,7 +168,7 @@ async function computeExpected(
 ): Promise<Row[]> {
   const prepared: Row[][] = [];
   for (const u of expected.upstreams) {
-    const rows = u.inline ?? (await load(u.read));
+    const rows = u.inline ? await collectInline(u.inline) : await load(u.read);
     if (!rows)
       throw new FeatureNotFoundError(
         `Feature "${u.feature}" (a dependency of "${plan.feature}") has no metadata in the store`,
@@ -189,6 +190,13 @@ async function computeExpected(
     }
   }
   return [...byKey.values()];
+}
+
+/** The reference engine works in memory: a fallback's batches are gathered here. */
+async function collectInline(inline: InlineRows): Promise<Row[]> {
+  const rows: Row[] = [];
+  for await (const batch of inline.batches()) for (const r of batch) rows.push(r);
+  return rows;
 }
 
 /** Rename → filter → select → lineage; the data versions travel under the upstream's suffix. */

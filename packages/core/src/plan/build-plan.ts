@@ -17,6 +17,7 @@ import type {
   JoinKind,
   JoinedColumn,
   PlannedField,
+  InlineRows,
   ResolveUpdatePlan,
   Row,
   UpstreamInput,
@@ -28,8 +29,8 @@ import { checkColumnCollisions, renamedColumns, selectedColumns } from "./upstre
 export interface UpstreamSource {
   /** Every column of the stored table, system columns included. */
   readonly columns: readonly string[];
-  /** Rows read from a fallback store through the upstream's read, used instead of the table. */
-  readonly inline?: readonly Row[];
+  /** A fallback store's rows, streamed through the upstream's read instead of the table. */
+  readonly inline?: InlineRows;
 }
 
 export interface BuildPlanOptions {

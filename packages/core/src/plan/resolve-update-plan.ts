@@ -1,3 +1,4 @@
+import type { ColumnType } from "../spec/system-columns.js";
 import type { HashAlgorithm } from "../versioning/hash-algorithms.js";
 import type { Expr } from "./expression.js";
 import type { ReadQuery } from "./read-query.js";
@@ -39,10 +40,18 @@ export interface UpstreamInput {
   /** How it joins the upstreams before it; `null` for the first in `joinOrder` (the base). */
   readonly join: JoinKind | null;
   /**
-   * Rows already read elsewhere (a fallback store): latest, live and filtered by `read.filters`.
-   * Engines use them instead of reading `read.table`.
+   * Rows that live in another store (a fallback): engines read them from here instead of
+   * `read.table`, batch by batch, so they never all sit in JS memory at once.
    */
-  readonly inline?: readonly Row[];
+  readonly inline?: InlineRows;
+}
+
+/** An upstream's rows streamed from another engine: latest, live and filtered by `read.filters`. */
+export interface InlineRows {
+  /** Every column the rows may carry, with its logical type (the source table's schema). */
+  readonly schema: Readonly<Record<string, ColumnType>>;
+  /** The rows, in batches; each call reads the source again. */
+  batches(): AsyncIterable<Row[]>;
 }
 
 export type UpstreamLineage =

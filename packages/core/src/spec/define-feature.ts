@@ -3,8 +3,9 @@ import { DuplicateFieldError, EmptyCodeVersionError, MetaxyError, ValidationErro
 import { parseFilter } from "../filters/filter-parser.js";
 import { FeatureKey, FieldKey, type KeyInput } from "../keys.js";
 import type { Expr } from "../plan/expression.js";
-import { compileExpr } from "../sql/compile-expression.js";
+import { formatFilterForVersion } from "../versioning/filter-version-format.js";
 import { FieldsMapping, fieldsMappingToJson } from "./fields-mapping.js";
+import type { IncrementKeys } from "./increment-keys.js";
 import { Lineage, lineageToJson } from "./lineage.js";
 import { SYSTEM_COLUMNS } from "./system-columns.js";
 
@@ -52,7 +53,18 @@ export interface FeatureSpec {
   readonly description: string | null;
 }
 
-export interface FeatureDefinition<S extends AnyZodObject | undefined = AnyZodObject | undefined> {
+/** Type-level key of what `defineFeature` knows about a feature's rows (never set at run time). */
+declare const rowTypes: unique symbol;
+
+/**
+ * A defined feature. `Id` names its id columns and `Keys` the columns every row of its increment
+ * carries (see `IncrementKeys`); both are `string` when not known statically.
+ */
+export interface FeatureDefinition<
+  S extends AnyZodObject | undefined = AnyZodObject | undefined,
+  Id extends string = string,
+  Keys extends string = string,
+> {
   readonly kind: "metaxy.feature";
   readonly key: FeatureKey;
   readonly spec: FeatureSpec;
@@ -66,6 +78,8 @@ export interface FeatureDefinition<S extends AnyZodObject | undefined = AnyZodOb
   readonly external: boolean;
   /** Where it was defined (a module path or "snapshot"), shown by the CLI. */
   readonly source: string | null;
+  /** Type-level only: row typing, see `FeatureRow`, `FeatureReadRow`, `IncrementRow`. */
+  readonly [rowTypes]?: { readonly idColumns: Id; readonly incrementKeys: Keys };
 }
 
 // ---- input schemas (zod): structure is validated here, semantics below ----
@@ -132,11 +146,15 @@ export type FieldDepInput = z.input<typeof fieldDepInput>;
 export type FieldInput = z.input<typeof fieldInput>;
 export type FeatureDepInput = z.input<typeof featureDepInput>;
 
-export interface DefineFeatureInput<S extends AnyZodObject | undefined> {
+export interface DefineFeatureInput<
+  S extends AnyZodObject | undefined,
+  Id extends string = string,
+  D extends FeatureDepInput = FeatureDepInput,
+> {
   key: KeyInput;
-  idColumns: string[];
+  idColumns: Id[];
   fields?: FieldInput[];
-  deps?: FeatureDepInput[];
+  deps?: D[];
   schema?: S;
   metadata?: Record<string, unknown>;
   description?: string | null;
@@ -153,10 +171,16 @@ export function toFeatureKey(ref: FeatureRef): FeatureKey {
   return FeatureKey.from(ref as KeyInput);
 }
 
-/** Declare a feature: its key, id columns, fields (with code versions), dependencies and zod schema. */
-export function defineFeature<S extends AnyZodObject | undefined = undefined>(
-  input: DefineFeatureInput<S>,
-): FeatureDefinition<S> {
+/**
+ * Declare a feature: its key, id columns, fields (with code versions), dependencies and zod schema.
+ * The schema types the rows written and read; the id columns and dependencies type the key
+ * columns of its increment rows.
+ */
+export function defineFeature<
+  S extends AnyZodObject | undefined = undefined,
+  const Id extends string = string,
+  D extends FeatureDepInput = never,
+>(input: DefineFeatureInput<S, Id, D>): FeatureDefinition<S, Id, IncrementKeys<Id, D>> {
   const keyHint = typeof input?.key === "string" ? input.key : String(input?.key ?? "?");
   const parsed = featureInput.safeParse(input);
   if (!parsed.success) {
@@ -300,7 +324,7 @@ function normaliseFeatureDep(input: FeatureDepInput, feature: string): FeatureDe
       filterStrings.push(f);
     } else {
       filterExprs.push(f);
-      filterStrings.push(compileExpr(f, { quoteIdent: (n) => `"${n.replaceAll('"', '""')}"` }));
+      filterStrings.push(formatFilterForVersion(f));
     }
   }
   return Object.freeze({

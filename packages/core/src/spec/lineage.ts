@@ -6,23 +6,39 @@
  */
 import { ValidationError } from "../errors.js";
 
-export type Lineage =
-  | { readonly type: "identity" }
-  | { readonly type: "aggregation"; readonly on: readonly string[] | null }
-  | {
-      readonly type: "expansion";
-      readonly on: readonly string[];
-      readonly idGenerationPattern: string | null;
-    };
+export type Lineage = IdentityLineage | AggregationLineage | ExpansionLineage;
+
+export interface IdentityLineage {
+  readonly type: "identity";
+}
+/** `On` types the `on` columns (increment rows carry them); `never` when `on` is null (the downstream ids). */
+export interface AggregationLineage<On extends string = string> {
+  readonly type: "aggregation";
+  readonly on: readonly On[] | null;
+}
+export interface ExpansionLineage<On extends string = string> {
+  readonly type: "expansion";
+  readonly on: readonly On[];
+  readonly idGenerationPattern: string | null;
+}
+
+// Overloads, so that `aggregation()` types no `on` column even where a `Lineage` is expected.
+function aggregation(options?: { on?: null }): AggregationLineage<never>;
+function aggregation<const On extends string>(options: { on: On[] }): AggregationLineage<On>;
+function aggregation(options?: { on?: string[] | null }): AggregationLineage;
+function aggregation(options: { on?: string[] | null } = {}): AggregationLineage {
+  return { type: "aggregation", on: options.on ?? null };
+}
 
 export const Lineage = {
-  identity(): Lineage {
+  identity(): IdentityLineage {
     return { type: "identity" };
   },
-  aggregation(options: { on?: string[] | null } = {}): Lineage {
-    return { type: "aggregation", on: options.on ?? null };
-  },
-  expansion(options: { on: string[]; idGenerationPattern?: string | null }): Lineage {
+  aggregation,
+  expansion<const On extends string>(options: {
+    on: On[];
+    idGenerationPattern?: string | null;
+  }): ExpansionLineage<On> {
     return { type: "expansion", on: options.on, idGenerationPattern: options.idGenerationPattern ?? null };
   },
 };

@@ -1,7 +1,9 @@
 import { ValidationError } from "../errors.js";
-import type { IncrementCounts, IncrementKind, Row } from "../plan/resolve-update-plan.js";
+import type { IncrementCounts, IncrementKind } from "../plan/resolve-update-plan.js";
+import type { FeatureDefinition } from "../spec/define-feature.js";
 import type { IncrementSource, StagedIncrementSource } from "./backend.js";
 import { type OpenCheck, openOnly, whileOpen } from "./open-guard.js";
+import type { FeatureReadRow, IncrementRow, IncrementRowOf } from "./row-types.js";
 
 const ALWAYS_OPEN: OpenCheck = () => true;
 
@@ -13,8 +15,9 @@ export interface BatchOptions {
 /**
  * The result of `resolveUpdate`: a handle on rows that stay in the engine. Count them, stream
  * them in batches, or stage them for an orchestrator; `toArray()` only for small results.
+ * `F`, the feature, types the rows (see `IncrementRow`); `Extra` the columns of root samples.
  */
-export class Increment implements AsyncDisposable {
+export class Increment<F = FeatureDefinition, Extra = unknown> implements AsyncDisposable {
   readonly feature: string;
   readonly #source: IncrementSource;
   readonly #isOpen: OpenCheck;
@@ -39,22 +42,40 @@ export class Increment implements AsyncDisposable {
   }
 
   /** Rows to (re)compute: new, then stale. */
-  async *toProcess(options: BatchOptions = {}): AsyncGenerator<Row[]> {
+  async *toProcess(options: BatchOptions = {}): AsyncGenerator<IncrementRow<F, Extra>[]> {
     yield* this.batches("new", options);
     yield* this.batches("stale", options);
   }
 
-  async *batches(kind: IncrementKind, options: BatchOptions = {}): AsyncGenerator<Row[]> {
-    const rows = this.#source.rows(kind, batchSizeOf(options));
+  /** Rows of one kind: new and stale rows to compute, or orphans (stored rows no input has any more). */
+  async *batches<K extends IncrementKind>(
+    kind: K,
+    options: BatchOptions = {},
+  ): AsyncGenerator<IncrementRowOf<F, K, Extra>[]> {
+    const rows = this.#source.rows(kind, batchSizeOf(options)) as AsyncIterable<
+      IncrementRowOf<F, K, Extra>[]
+    >;
     for await (const batch of whileOpen(rows, this.#isOpen, `reading ${kind} rows of "${this.feature}"`))
       if (batch.length > 0) yield batch;
   }
 
   /** Every row in memory. Use for small increments; stream large ones with `toProcess`. */
-  async toArray(): Promise<Record<IncrementKind, Row[]>> {
-    const out: Record<IncrementKind, Row[]> = { new: [], stale: [], orphaned: [], failed: [] };
-    for (const kind of ["new", "stale", "orphaned", "failed"] as const)
+  async toArray(): Promise<{
+    new: IncrementRow<F, Extra>[];
+    stale: IncrementRow<F, Extra>[];
+    orphaned: FeatureReadRow<F>[];
+    failed: IncrementRow<F, Extra>[];
+  }> {
+    const out = {
+      new: [] as IncrementRow<F, Extra>[],
+      stale: [] as IncrementRow<F, Extra>[],
+      orphaned: [] as FeatureReadRow<F>[],
+      failed: [] as IncrementRow<F, Extra>[],
+    };
+    for (const kind of ["new", "stale", "failed"] as const)
       for await (const b of this.batches(kind, { batchSize: 10_000 })) for (const r of b) out[kind].push(r);
+    for await (const b of this.batches("orphaned", { batchSize: 10_000 }))
+      for (const r of b) out.orphaned.push(r);
     return out;
   }
 
@@ -68,11 +89,11 @@ export class Increment implements AsyncDisposable {
   }
 
   /** Materialises the increment under `stageId` so that workers can page through it by batch number. */
-  async stage(stageId: string): Promise<StagedIncrement> {
+  async stage(stageId: string): Promise<StagedIncrement<F, Extra>> {
     const staged = await openOnly(this.#isOpen, `staging "${this.feature}"`, () =>
       this.#source.stage(stageId),
     );
-    return new StagedIncrement(staged, this.#isOpen);
+    return new StagedIncrement<F, Extra>(staged, this.#isOpen);
   }
 
   async dispose(): Promise<void> {
@@ -85,7 +106,7 @@ export class Increment implements AsyncDisposable {
 }
 
 /** A staged increment: rows to process numbered 0..n-1, fetched by batch number. */
-export class StagedIncrement {
+export class StagedIncrement<F = FeatureDefinition, Extra = unknown> {
   readonly #source: StagedIncrementSource;
   readonly #isOpen: OpenCheck;
   constructor(source: StagedIncrementSource, isOpen: OpenCheck = ALWAYS_OPEN) {
@@ -103,13 +124,15 @@ export class StagedIncrement {
     return Math.ceil((c.new + c.stale) / batchSize);
   }
   /** Batch `index` (0-based) of the rows to process. */
-  batch(index: number, batchSize: number): Promise<Row[]> {
-    return openOnly(this.#isOpen, `reading batch ${index} of stage "${this.stageId}"`, () =>
-      this.#source.page(index * batchSize, batchSize),
+  batch(index: number, batchSize: number): Promise<IncrementRow<F, Extra>[]> {
+    return openOnly(
+      this.#isOpen,
+      `reading batch ${index} of stage "${this.stageId}"`,
+      () => this.#source.page(index * batchSize, batchSize) as Promise<IncrementRow<F, Extra>[]>,
     );
   }
-  async *orphans(options: BatchOptions = {}): AsyncGenerator<Row[]> {
-    const rows = this.#source.orphans(batchSizeOf(options));
+  async *orphans(options: BatchOptions = {}): AsyncGenerator<FeatureReadRow<F>[]> {
+    const rows = this.#source.orphans(batchSizeOf(options)) as AsyncIterable<FeatureReadRow<F>[]>;
     yield* whileOpen(rows, this.#isOpen, `reading orphans of stage "${this.stageId}"`);
   }
   drop(): Promise<void> {

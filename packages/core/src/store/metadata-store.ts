@@ -3,50 +3,42 @@ import {
   HashAlgorithmNotSupportedError,
   MetadataSchemaError,
   StoreNotOpenError,
-  SystemDataNotFoundError,
   TableNotFoundError,
   ValidationError,
 } from "../errors.js";
 import { parseFilters } from "../filters/filter-parser.js";
-import { DEFAULT_PROJECT, type FeatureGraph } from "../graph/feature-graph.js";
+import type { FeatureGraph } from "../graph/feature-graph.js";
 import type { FeatureKey } from "../keys.js";
-import { type GraphSnapshot, graphFromSnapshot } from "../graph/snapshot.js";
-import { type UpstreamSource, buildResolveUpdatePlan, upstreamReads } from "../plan/build-plan.js";
+import { buildResolveUpdatePlan, upstreamReads } from "../plan/build-plan.js";
 import { type Expr, and, eq } from "../plan/expression.js";
 import type { ReadQuery } from "../plan/read-query.js";
 import type { ResolveUpdatePlan, Row } from "../plan/resolve-update-plan.js";
-import {
-  type FeatureDefinition,
-  type FeatureRef,
-  type AnyZodObject,
-  specToJson,
-  toFeatureKey,
-} from "../spec/define-feature.js";
-import {
-  DELETED_AT,
-  FEATURE_VERSION,
-  MATERIALIZATION_ID,
-  type SystemColumn,
-} from "../spec/system-columns.js";
+import { type FeatureDefinition, type FeatureRef, toFeatureKey } from "../spec/define-feature.js";
+import { DELETED_AT, FEATURE_VERSION, MATERIALIZATION_ID } from "../spec/system-columns.js";
 import type { HashAlgorithm } from "../versioning/hash-algorithms.js";
 import { assertHashAlgorithm, initHashing, isXxhash } from "../versioning/hash-algorithms.js";
 import { type AccessMode, type Backend, type TableWrite, assertSpecificationVersion } from "./backend.js";
+import { assertFallbackAlgorithms, findInFallbacks, upstreamSource } from "./fallback-stores.js";
+import {
+  type PushOptions,
+  type SnapshotContext,
+  listGraphSnapshots,
+  loadGraphSnapshot,
+  pushGraphSnapshot,
+} from "./graph-snapshots.js";
 import { writeFingerprint } from "./idempotency.js";
 import { whileOpen } from "./open-guard.js";
 import { TableLocks } from "./table-locks.js";
 import { Increment, StagedIncrement } from "./increment.js";
-import {
-  FEATURE_VERSIONS_KEY,
-  FEATURE_VERSIONS_SCHEMA,
-  type GraphSnapshotSummary,
-  METAXY_TS_VERSION,
-  type PushResult,
-} from "./system-tables.js";
+import type { FeatureColumn, FeatureRow, ReadRow, SampleRow } from "./row-types.js";
+import type { GraphSnapshotSummary, PushResult } from "./system-tables.js";
 import { prepareWrite } from "./write-preparation.js";
 import { type FailureInfo, failedRecordsTable, failedRecordsWrite, failuresQuery } from "./failed-records.js";
-import type { z } from "zod";
 
 export type FilterInput = string | Expr | readonly (string | Expr)[];
+
+/** Columns increment rows take from the samples they were resolved with (`unknown` without samples). */
+type SampleColumns<S> = [S] extends [never] ? unknown : S;
 
 export interface MetadataStoreOptions {
   graph: FeatureGraph;
@@ -60,22 +52,13 @@ export interface MetadataStoreOptions {
   materializationId?: string;
   /** Create feature tables on first write. Default true (Python Metaxy defaults to false). */
   autoCreateTables?: boolean;
+  /**
+   * Rows per batch when this store streams rows: `readBatches` by default, and rows read from
+   * fallback stores (upstreams of a resolve, soft deletes). Default 10,000.
+   */
+  readBatchSize?: number;
   name?: string;
 }
-
-/** Row type of a feature: its zod schema's input plus optional system columns. */
-export type FeatureRow<F> =
-  F extends FeatureDefinition<infer S>
-    ? S extends AnyZodObject
-      ? z.input<S> & Partial<Record<SystemColumn, unknown>>
-      : Row
-    : Row;
-export type FeatureReadRow<F> =
-  F extends FeatureDefinition<infer S>
-    ? S extends AnyZodObject
-      ? z.output<S> & Record<SystemColumn, unknown>
-      : Row
-    : Row;
 
 export interface WriteOptions {
   materializationId?: string;
@@ -87,20 +70,24 @@ export interface WriteOptions {
   validate?: boolean;
 }
 
-export interface ReadOptions {
+export interface ReadOptions<C extends string = string> {
   /** Rows of this feature version (needs `withFeatureHistory`... or names one version explicitly). */
   featureVersion?: string;
   filters?: FilterInput;
-  columns?: string[];
+  /** Exactly these columns (typed with `Pick` for a typed feature); system columns only when named. */
+  columns?: readonly C[];
   allowFallback?: boolean;
   withFeatureHistory?: boolean;
   withSampleHistory?: boolean;
   includeSoftDeleted?: boolean;
 }
 
-export interface ResolveUpdateOptions {
-  /** Expected rows for a root feature (or to bypass upstream reads): each with metaxy_provenance_by_field. */
-  samples?: readonly Row[];
+export interface ResolveUpdateOptions<F = FeatureDefinition, S = SampleRow<F>> {
+  /**
+   * Expected rows for a root feature (or to bypass upstream reads): each with
+   * metaxy_provenance_by_field. Increment rows then carry (and are typed with) their columns.
+   */
+  samples?: readonly S[];
   /** Runtime filters per feature key string (upstream reads, and the target). */
   filters?: Readonly<Record<string, FilterInput>>;
   globalFilters?: FilterInput;
@@ -119,7 +106,7 @@ export interface DeleteOptions {
   withSampleHistory?: boolean;
 }
 
-const READ_BATCH = 10_000;
+const DEFAULT_READ_BATCH = 10_000;
 
 /**
  * Metadata of every feature in one backend: append-only writes with system columns, latest-row
@@ -134,6 +121,7 @@ export class MetadataStore implements AsyncDisposable {
   readonly #mode: AccessMode;
   readonly #materializationId: string | null;
   readonly #autoCreate: boolean;
+  readonly #batchSize: number;
   #open = false;
   #lastTimestamp = 0;
   readonly #locks = new TableLocks();
@@ -146,6 +134,11 @@ export class MetadataStore implements AsyncDisposable {
     this.fallbackStores = options.fallbackStores ?? [];
     this.#materializationId = options.materializationId ?? null;
     this.#autoCreate = options.autoCreateTables ?? true;
+    this.#batchSize = options.readBatchSize ?? DEFAULT_READ_BATCH;
+    if (!Number.isInteger(this.#batchSize) || this.#batchSize <= 0)
+      throw new ValidationError(`readBatchSize must be a positive integer, got ${this.#batchSize}`, {
+        readBatchSize: this.#batchSize,
+      });
     const algo = options.hashAlgorithm ?? backend.capabilities.defaultHashAlgorithm;
     assertHashAlgorithm(algo);
     if (!backend.capabilities.hashAlgorithms.includes(algo))
@@ -154,13 +147,7 @@ export class MetadataStore implements AsyncDisposable {
         { algorithm: algo },
       );
     this.hashAlgorithm = algo;
-    this.fallbackStores.forEach((s, i) => {
-      if (s.hashAlgorithm !== algo)
-        throw new ValidationError(
-          `Fallback store ${i} uses hash_algorithm=${s.hashAlgorithm}, but this store uses ${algo}; all stores in a fallback chain must use the same algorithm`,
-          { algorithm: algo },
-        );
-    });
+    assertFallbackAlgorithms(this.fallbackStores, algo);
   }
 
   /** Opens a store on `backend`. Close it with `await using` or `close()`. */
@@ -306,25 +293,29 @@ export class MetadataStore implements AsyncDisposable {
   // ---- reads ----
 
   /** Latest live rows of a feature (current version), filters applied after dedup. */
-  async read<F extends FeatureDefinition>(
+  async read<F extends FeatureDefinition, const C extends FeatureColumn<F> = never>(
     feature: F | FeatureRef,
-    options: ReadOptions = {},
-  ): Promise<FeatureReadRow<F>[]> {
-    const out: Row[] = [];
-    for await (const batch of this.readBatches(feature, options)) for (const r of batch) out.push(r);
-    return out as FeatureReadRow<F>[];
+    options: ReadOptions<C> = {},
+  ): Promise<ReadRow<F, C>[]> {
+    const out: ReadRow<F, C>[] = [];
+    for await (const batch of this.readBatches<F, C>(feature, options)) for (const r of batch) out.push(r);
+    return out;
   }
 
   /** Same as `read`, streamed in batches. */
-  async *readBatches(
-    feature: FeatureRef,
-    options: ReadOptions & { batchSize?: number } = {},
-  ): AsyncGenerator<Row[]> {
+  async *readBatches<F extends FeatureDefinition, const C extends FeatureColumn<F> = never>(
+    feature: F | FeatureRef,
+    options: ReadOptions<C> & { batchSize?: number } = {},
+  ): AsyncGenerator<ReadRow<F, C>[]> {
     const store = await this.findStoreFor(feature, options.allowFallback ?? true);
     const key = toFeatureKey(feature);
     if (!store) throw this.#notFound(key, options.allowFallback ?? true);
-    const rows = store.backend.read(store.#readQuery(key, options), options.batchSize ?? READ_BATCH);
-    yield* whileOpen(rows, () => this.#open && store.#open, `reading "${key}"`);
+    const rows = store.backend.read(store.#readQuery(key, options), options.batchSize ?? this.#batchSize);
+    yield* whileOpen(
+      rows as AsyncIterable<ReadRow<F, C>[]>,
+      () => this.#open && store.#open,
+      `reading "${key}"`,
+    );
   }
 
   /** Rows `read` would return, counted in the engine. */
@@ -345,12 +336,7 @@ export class MetadataStore implements AsyncDisposable {
     this.#assertOpen();
     const key = toFeatureKey(feature);
     if (await this.backend.tableExists(key.tableName)) return this;
-    if (checkFallback)
-      for (const f of this.fallbackStores) {
-        const found = await f.findStoreFor(key, true);
-        if (found) return found;
-      }
-    return null;
+    return checkFallback ? findInFallbacks(this.fallbackStores, key) : null;
   }
 
   #readQuery(key: FeatureKey, options: ReadOptions): ReadQuery {
@@ -381,12 +367,15 @@ export class MetadataStore implements AsyncDisposable {
   // ---- resolve update ----
 
   /** What must be (re)computed for `feature`: new, stale and orphaned records, computed in the engine. */
-  async resolveUpdate(feature: FeatureRef, options: ResolveUpdateOptions = {}): Promise<Increment> {
+  async resolveUpdate<F extends FeatureDefinition, S extends SampleRow<F> = never>(
+    feature: F | FeatureRef,
+    options: ResolveUpdateOptions<F, S> = {},
+  ): Promise<Increment<F, SampleColumns<S>>> {
     this.#assertOpen();
     const key = toFeatureKey(feature);
     const plan = await this.planResolveUpdate(key, options);
     const isOpen = () => this.#open;
-    return new Increment(key.toString(), await this.backend.resolveUpdate(plan), isOpen);
+    return new Increment<F, SampleColumns<S>>(key.toString(), await this.backend.resolveUpdate(plan), isOpen);
   }
 
   /** The resolve-update plan this store would run (exposed for backends, tests and `metaxy plan`). */
@@ -413,7 +402,9 @@ export class MetadataStore implements AsyncDisposable {
     const upstreams = options.samples
       ? undefined
       : await Promise.all(
-          upstreamReads(this.graph, key, planOptions).map((u) => this.#upstreamSource(u.feature, u.read)),
+          upstreamReads(this.graph, key, planOptions).map((u) =>
+            upstreamSource(this, u.feature, u.read, this.#batchSize),
+          ),
         );
     const plan = buildResolveUpdatePlan(this.graph, key, {
       ...planOptions,
@@ -424,20 +415,6 @@ export class MetadataStore implements AsyncDisposable {
     const failedTable = failedRecordsTable(key.tableName);
     if (options.retryFailed || !(await this.backend.tableExists(failedTable))) return plan;
     return { ...plan, failures: failuresQuery(failedTable, plan.diffColumns) };
-  }
-
-  /** An upstream's columns here; else, from the first fallback store that has it, its rows too. */
-  async #upstreamSource(feature: string, read: ReadQuery): Promise<UpstreamSource | null> {
-    const columns = await this.backend.tableColumns(read.table);
-    if (columns) return { columns };
-    for (const f of this.fallbackStores) {
-      const found = await f.findStoreFor(feature, true);
-      if (!found) continue;
-      const rows: Row[] = [];
-      for await (const b of found.backend.read(read, READ_BATCH)) rows.push(...b);
-      return { columns: (await found.backend.tableColumns(read.table)) ?? [], inline: rows };
-    }
-    return null;
   }
 
   // ---- failed records ----
@@ -475,7 +452,7 @@ export class MetadataStore implements AsyncDisposable {
     if (!(await this.backend.tableExists(table))) return;
     const query = { ...failuresQuery(table, this.#incrementKeys(def)), columns: null };
     yield* whileOpen(
-      this.backend.read(query, options.batchSize ?? READ_BATCH),
+      this.backend.read(query, options.batchSize ?? this.#batchSize),
       () => this.#open,
       `reading failures of "${def.key}"`,
     );
@@ -487,10 +464,15 @@ export class MetadataStore implements AsyncDisposable {
     return plan.inputIdColumns.length > 0 ? plan.inputIdColumns : def.spec.idColumns;
   }
 
-  /** Re-attaches an increment staged with `Increment.stage(stageId)`. */
-  async openStagedIncrement(stageId: string): Promise<StagedIncrement> {
+  /**
+   * Re-attaches an increment staged with `Increment.stage(stageId)`. Name the feature's type to
+   * type its rows: `openStagedIncrement<typeof transcript>(id)`.
+   */
+  async openStagedIncrement<F extends FeatureDefinition = FeatureDefinition, Extra = unknown>(
+    stageId: string,
+  ): Promise<StagedIncrement<F, Extra>> {
     this.#assertOpen();
-    return new StagedIncrement(await this.backend.openStage(stageId), () => this.#open);
+    return new StagedIncrement<F, Extra>(await this.backend.openStage(stageId), () => this.#open);
   }
 
   // ---- deletes ----
@@ -519,7 +501,7 @@ export class MetadataStore implements AsyncDisposable {
         return this.#locks.run([def.key.tableName], () => this.backend.appendTombstones(query, tombstone));
       // Only a fallback store has the feature: its rows' tombstones are written here.
       let n = 0;
-      for await (const batch of store.backend.read(query, READ_BATCH))
+      for await (const batch of store.backend.read(query, this.#batchSize))
         n += (
           await this.#commit(
             [[def, batch.map((r) => ({ ...r, ...tombstone }))]],
@@ -549,85 +531,15 @@ export class MetadataStore implements AsyncDisposable {
   // ---- system tables ----
 
   /** Records the graph of `project` (default: the graph's) in `metaxy_system__feature_versions`. */
-  async pushGraphSnapshot(
-    options: { project?: string; tags?: Record<string, string> } = {},
-  ): Promise<PushResult> {
+  async pushGraphSnapshot(options: PushOptions = {}): Promise<PushResult> {
     this.#assertWritable();
-    const project = options.project ?? this.graph.project ?? DEFAULT_PROJECT;
-    if (options.tags && "metaxy" in options.tags) throw new ValidationError('Tag "metaxy" is reserved');
-    const features = this.graph.listFeatures({ project });
-    if (features.length === 0)
-      throw new ValidationError(`Project "${project}" has no features to push`, { project });
-    const projectVersion = this.graph.projectVersion(project);
-    const recordedAt = this.#timestamp();
-    const tags = JSON.stringify({
-      ...(options.tags ?? {}),
-      metaxy: JSON.stringify({ version: METAXY_TS_VERSION }),
-    });
-    let rows: Row[] = features.map((f) => ({
-      project,
-      feature_key: f.key.toString(),
-      metaxy_feature_version: this.graph.featureVersion(f.key),
-      metaxy_definition_version: this.graph.definitionVersion(f.key),
-      recorded_at: recordedAt,
-      feature_spec: JSON.stringify(specToJson(f.spec)),
-      feature_schema: JSON.stringify(f.featureSchema),
-      feature_class_path: f.source,
-      metaxy_project_version: projectVersion,
-      tags,
-      deleted_at: null,
-    }));
-    const existing = await this.#featureVersionRows(project);
-    const latest = existing.reduce<Row | null>(
-      (a, r) => (!a || (r.recorded_at as Date) > (a.recorded_at as Date) ? r : a),
-      null,
-    );
-    const alreadyPushed = latest?.metaxy_project_version === projectVersion;
-    let updated: string[] = [];
-    if (alreadyPushed) {
-      const recorded = new Map<string, Row>();
-      for (const r of existing)
-        if (r.metaxy_project_version === projectVersion) {
-          const prev = recorded.get(r.feature_key as string);
-          if (!prev || (r.recorded_at as Date) >= (prev.recorded_at as Date))
-            recorded.set(r.feature_key as string, r);
-        }
-      rows = rows.filter(
-        (r) =>
-          recorded.get(r.feature_key as string)?.metaxy_definition_version !== r.metaxy_definition_version,
-      );
-      updated = rows.map((r) => r.feature_key as string);
-    }
-    if (rows.length > 0)
-      await this.backend.write([
-        {
-          table: FEATURE_VERSIONS_KEY.tableName,
-          feature: FEATURE_VERSIONS_KEY.toString(),
-          schema: FEATURE_VERSIONS_SCHEMA,
-          rows,
-        },
-      ]);
-    return { projectVersion, alreadyPushed, updatedFeatures: updated };
+    return pushGraphSnapshot(this.#snapshots(), options);
   }
 
   /** Pushed snapshots of a project, newest first. */
   async graphSnapshots(project: string = this.graph.project): Promise<GraphSnapshotSummary[]> {
-    const rows = await this.#featureVersionRows(project);
-    const byVersion = new Map<string, { recordedAt: Date; features: Set<string> }>();
-    for (const r of rows) {
-      const v = r.metaxy_project_version as string;
-      const entry = byVersion.get(v) ?? { recordedAt: r.recorded_at as Date, features: new Set<string>() };
-      if ((r.recorded_at as Date) < entry.recordedAt) entry.recordedAt = r.recorded_at as Date;
-      entry.features.add(r.feature_key as string);
-      byVersion.set(v, entry);
-    }
-    return [...byVersion.entries()]
-      .map(([projectVersion, e]) => ({
-        projectVersion,
-        recordedAt: e.recordedAt,
-        featureCount: e.features.size,
-      }))
-      .sort((a, b) => b.recordedAt.getTime() - a.recordedAt.getTime());
+    this.#assertOpen();
+    return listGraphSnapshots(this.#snapshots(), project);
   }
 
   /** Rebuilds the graph recorded under a project version (never imports code). */
@@ -635,48 +547,18 @@ export class MetadataStore implements AsyncDisposable {
     projectVersion: string,
     project: string = this.graph.project,
   ): Promise<FeatureGraph> {
-    const rows = (await this.#featureVersionRows(project)).filter(
-      (r) => r.metaxy_project_version === projectVersion,
-    );
-    if (rows.length === 0)
-      throw new SystemDataNotFoundError(
-        `No graph snapshot ${projectVersion} for project "${project}". Run \`metaxy push\` first.`,
-        {
-          project,
-          projectVersion,
-        },
-      );
-    const latest = new Map<string, Row>();
-    for (const r of rows) latest.set(r.feature_key as string, r);
-    const snapshot: GraphSnapshot = {};
-    for (const [key, r] of latest)
-      snapshot[key] = {
-        feature_spec: JSON.parse(r.feature_spec as string),
-        feature_schema: JSON.parse(r.feature_schema as string),
-        metaxy_feature_version: r.metaxy_feature_version as string,
-        metaxy_definition_version: r.metaxy_definition_version as string,
-        feature_class_path: (r.feature_class_path as string | null) ?? null,
-        project,
-      };
-    return graphFromSnapshot(snapshot, { project, hashTruncationLength: this.truncation });
+    this.#assertOpen();
+    return loadGraphSnapshot(this.#snapshots(), projectVersion, project);
   }
 
-  async #featureVersionRows(project: string): Promise<Row[]> {
-    this.#assertOpen();
-    const table = FEATURE_VERSIONS_KEY.tableName;
-    if (!(await this.backend.tableExists(table))) return [];
-    const out: Row[] = [];
-    const query: ReadQuery = {
-      table,
-      idColumns: [],
-      featureVersion: null,
-      latestOnly: false,
-      includeSoftDeleted: true,
-      filters: [eq("project", project)],
-      columns: null,
+  #snapshots(): SnapshotContext {
+    return {
+      graph: this.graph,
+      backend: this.backend,
+      truncation: this.truncation,
+      batchSize: this.#batchSize,
+      timestamp: () => this.#timestamp(),
     };
-    for await (const b of this.backend.read(query, READ_BATCH)) out.push(...b);
-    return out;
   }
 
   #assertOpen(): void {
