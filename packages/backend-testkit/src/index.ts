@@ -1,10 +1,12 @@
 import { describe } from "vitest";
 import { type BackendConformanceOptions, resolveOptions } from "./harness.js";
 import { deleteSuite } from "./suites/delete.js";
+import { engineErrorsSuite } from "./suites/engine-errors.js";
 import { fallbackSuite } from "./suites/fallback.js";
 import { hashIdentitySuite } from "./suites/hash-identity.js";
 import { incrementSuite } from "./suites/increment.js";
 import { lineageSuite } from "./suites/lineage.js";
+import { namesSuite } from "./suites/names.js";
 import { resolveUpdateSuite } from "./suites/resolve-update.js";
 import { writeReadSuite } from "./suites/write-read.js";
 import { writeSafetySuite } from "./suites/write-safety.js";
@@ -30,5 +32,7 @@ export function backendConformanceSuite(options: BackendConformanceOptions): voi
     lineageSuite(resolved);
     incrementSuite(resolved);
     hashIdentitySuite(resolved);
+    namesSuite(resolved);
+    engineErrorsSuite(resolved);
   });
 }

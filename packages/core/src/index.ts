@@ -1,5 +1,14 @@
 export * from "./errors.js";
-export { FeatureKey, FieldKey, FQFieldKey, compareParts, compareStrings, type KeyInput } from "./keys.js";
+export {
+  FeatureKey,
+  FieldKey,
+  FQFieldKey,
+  RESERVED_TABLE_PREFIX,
+  assertUserFeatureKey,
+  compareParts,
+  compareStrings,
+  type KeyInput,
+} from "./keys.js";
 export {
   defineFeature,
   specToJson,
@@ -22,6 +31,7 @@ export { Lineage } from "./spec/lineage.js";
 export { featureFromSpecJson } from "./spec/spec-from-json.js";
 export { columnTypesOfSchema } from "./spec/column-types.js";
 export * from "./spec/system-columns.js";
+export { reservedColumnReason } from "./spec/reserved-columns.js";
 export {
   FeatureGraph,
   DEFAULT_PROJECT,
@@ -58,7 +68,7 @@ export {
 } from "./versioning/record-hash.js";
 export { pythonJsonDumps } from "./versioning/python-json.js";
 export * from "./plan/expression.js";
-export { parseFilter, parseFilters } from "./filters/filter-parser.js";
+export { parseFilter, parseFilters, checkExpr, MAX_FILTER_DEPTH } from "./filters/filter-parser.js";
 export { evaluateExpr, matchesAll } from "./engine/evaluate-expression.js";
 export { compileExpr, sqlLiteral, type SqlExprContext } from "./sql/compile-expression.js";
 export type { ReadQuery } from "./plan/read-query.js";
@@ -89,7 +99,12 @@ export {
   type StagedIncrementSource,
   type TableSchema,
 } from "./store/backend.js";
-export { Increment, StagedIncrement, type BatchOptions } from "./store/increment.js";
+export {
+  Increment,
+  StagedIncrement,
+  MAX_STAGE_ID_LENGTH,
+  type BatchOptions,
+} from "./store/increment.js";
 export {
   MetadataStore,
   type MetadataStoreOptions,

@@ -9,7 +9,7 @@ import {
 } from "../errors.js";
 import { parseFilters } from "../filters/filter-parser.js";
 import { DEFAULT_PROJECT, type FeatureGraph } from "../graph/feature-graph.js";
-import type { FeatureKey } from "../keys.js";
+import { type FeatureKey, assertUserFeatureKey } from "../keys.js";
 import { type GraphSnapshot, graphFromSnapshot } from "../graph/snapshot.js";
 import { buildResolveUpdatePlan } from "../plan/build-plan.js";
 import { type Expr, and, eq } from "../plan/expression.js";
@@ -31,10 +31,11 @@ import {
 import type { HashAlgorithm } from "../versioning/hash-algorithms.js";
 import { assertHashAlgorithm } from "../versioning/hash-algorithms.js";
 import type { AccessMode, Backend, TableWrite } from "./backend.js";
+import { checkedBackend } from "./checked-backend.js";
 import { writeFingerprint } from "./idempotency.js";
 import { whileOpen } from "./open-guard.js";
 import { TableLocks } from "./table-locks.js";
-import { Increment, StagedIncrement } from "./increment.js";
+import { Increment, StagedIncrement, assertStageId } from "./increment.js";
 import {
   FEATURE_VERSIONS_KEY,
   FEATURE_VERSIONS_SCHEMA,
@@ -136,7 +137,8 @@ export class MetadataStore implements AsyncDisposable {
   readonly #locks = new TableLocks();
 
   private constructor(backend: Backend, options: MetadataStoreOptions) {
-    this.backend = backend;
+    // Checks queries against stored schemas and types every engine error (checked-backend.ts).
+    this.backend = checkedBackend(backend, options.graph);
     this.graph = options.graph;
     this.#mode = options.mode ?? "w";
     this.name = options.name;
@@ -164,7 +166,7 @@ export class MetadataStore implements AsyncDisposable {
   static async open(backend: Backend, options: MetadataStoreOptions): Promise<MetadataStore> {
     const store = new MetadataStore(backend, options);
     options.graph.validate();
-    await backend.open(store.#mode);
+    await store.backend.open(store.#mode);
     store.#open = true;
     return store;
   }
@@ -339,6 +341,7 @@ export class MetadataStore implements AsyncDisposable {
   async findStoreFor(feature: FeatureRef, checkFallback = true): Promise<MetadataStore | null> {
     this.#assertOpen();
     const key = toFeatureKey(feature);
+    assertUserFeatureKey(key);
     if (await this.backend.tableExists(key.tableName)) return this;
     if (checkFallback)
       for (const f of this.fallbackStores) {
@@ -430,6 +433,7 @@ export class MetadataStore implements AsyncDisposable {
   /** Re-attaches an increment staged with `Increment.stage(stageId)`. */
   async openStagedIncrement(stageId: string): Promise<StagedIncrement> {
     this.#assertOpen();
+    assertStageId(stageId);
     return new StagedIncrement(await this.backend.openStage(stageId), () => this.#open);
   }
 
@@ -481,8 +485,7 @@ export class MetadataStore implements AsyncDisposable {
   async dropFeature(feature: FeatureRef): Promise<void> {
     this.#assertWritable();
     const key = toFeatureKey(feature);
-    if (key.isSystem)
-      throw new ValidationError(`Cannot drop system feature "${key}"`, { feature: key.toString() });
+    assertUserFeatureKey(key); // never a system table, nor one a key aliases (`metaxy_system/...`)
     await this.backend.dropTable(key.tableName);
   }
 
