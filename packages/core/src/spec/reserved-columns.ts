@@ -1,5 +1,5 @@
 import { ColumnCollisionError, ReservedColumnError } from "../errors.js";
-import { SYSTEM_COLUMNS, isSystemColumn } from "./system-columns.js";
+import { isSystemColumn } from "./system-columns.js";
 
 /**
  * Column names a user column may not take. Engines use them internally (the DuckDB compiler's
@@ -47,7 +47,7 @@ export function assertUserColumn(feature: string, column: string, what = "column
 
 /**
  * Remembers column names by their case-folded form: SQL engines treat `Name` and `name` as one
- * column, so a feature may not have both. System columns are pre-registered.
+ * column, so a feature may not have both. (Every case variant of a system column is reserved.)
  */
 export class ColumnNames {
   readonly #byFolded = new Map<string, string>();
@@ -56,7 +56,6 @@ export class ColumnNames {
     readonly feature: string,
     known: Iterable<string> = [],
   ) {
-    for (const c of SYSTEM_COLUMNS) this.#byFolded.set(c, c);
     for (const c of known) this.#byFolded.set(c.toLowerCase(), c);
   }
 
