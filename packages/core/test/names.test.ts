@@ -27,14 +27,19 @@ const base = { idColumns: ["id"], fields: ["default"] };
 
 describe("feature keys → table names", () => {
   it("rejects keys in the store's namespace at defineFeature, and when a graph is rebuilt from specs", () => {
-    for (const key of ["metaxy-system/feature_versions", "metaxy_system/events", "metaxy_stage/x", "metaxy/a"])
+    for (const key of [
+      "metaxy-system/feature_versions",
+      "metaxy_system/events",
+      "metaxy_stage/x",
+      "metaxy/a",
+    ])
       expect(caught(() => defineFeature({ key, ...base }))).toMatchObject({
         code: "TABLE_NAME_COLLISION",
         details: { feature: key },
       });
-    expect(caught(() => featureFromSpecJson({ key: "metaxy_system/feature_versions", id_columns: ["id"] })).code).toBe(
-      "TABLE_NAME_COLLISION",
-    );
+    expect(
+      caught(() => featureFromSpecJson({ key: "metaxy_system/feature_versions", id_columns: ["id"] })).code,
+    ).toBe("TABLE_NAME_COLLISION");
     // other keys starting with "metaxy" are the user's
     expect(defineFeature({ key: "metaxyish/a", ...base }).key.tableName).toBe("metaxyish__a");
   });
@@ -52,11 +57,15 @@ describe("feature keys → table names", () => {
     graph.add(defineFeature({ key: "v/raw-x", ...base }), { onConflict: "ignore" });
     expect(graph.featureOfTable("v__raw_x")).toBe(a);
     // a snapshot round trip keeps the mapping
-    expect(graphFromSnapshot(graphToSnapshot(graph)).featureOfTable("v__raw_x")?.key.toString()).toBe("v/raw-x");
+    expect(graphFromSnapshot(graphToSnapshot(graph)).featureOfTable("v__raw_x")?.key.toString()).toBe(
+      "v/raw-x",
+    );
   });
 
   it("rejects two fields sharing a provenance map entry, naming both", () => {
-    expect(caught(() => defineFeature({ key: "a/b", idColumns: ["id"], fields: ["x/y_z", "x_y/z"] }))).toMatchObject({
+    expect(
+      caught(() => defineFeature({ key: "a/b", idColumns: ["id"], fields: ["x/y_z", "x_y/z"] })),
+    ).toMatchObject({
       code: "DUPLICATE_FIELD",
       details: { feature: "a/b", fields: ["x/y_z", "x_y/z"] },
     });
@@ -73,15 +82,20 @@ describe("feature keys → table names", () => {
 });
 
 describe("reserved column names at defineFeature", () => {
-  it.each(["__status", "__cur__id", "rowid", "RowId", "metaxy_provenance", "METAXY_PROVENANCE", "metaxy_other"])(
-    "rejects schema column %s (RESERVED_COLUMN)",
-    (column) => {
-      const err = caught(() =>
-        defineFeature({ key: "a/b", ...base, schema: z.object({ id: z.string(), [column]: z.string() }) }),
-      );
-      expect(err).toMatchObject({ code: "RESERVED_COLUMN", details: { feature: "a/b", column } });
-    },
-  );
+  it.each([
+    "__status",
+    "__cur__id",
+    "rowid",
+    "RowId",
+    "metaxy_provenance",
+    "METAXY_PROVENANCE",
+    "metaxy_other",
+  ])("rejects schema column %s (RESERVED_COLUMN)", (column) => {
+    const err = caught(() =>
+      defineFeature({ key: "a/b", ...base, schema: z.object({ id: z.string(), [column]: z.string() }) }),
+    );
+    expect(err).toMatchObject({ code: "RESERVED_COLUMN", details: { feature: "a/b", column } });
+  });
 
   it("rejects reserved id columns and rename targets", () => {
     expect(caught(() => defineFeature({ key: "a/b", idColumns: ["__status"] }))).toMatchObject({
@@ -90,15 +104,24 @@ describe("reserved column names at defineFeature", () => {
     });
     const up = defineFeature({ key: "a/up", ...base });
     expect(
-      caught(() => defineFeature({ key: "a/b", ...base, deps: [{ feature: up, rename: { label: "__status" } }] })),
+      caught(() =>
+        defineFeature({ key: "a/b", ...base, deps: [{ feature: up, rename: { label: "__status" } }] }),
+      ),
     ).toMatchObject({ code: "RESERVED_COLUMN", details: { feature: "a/b", column: "__status" } });
   });
 
   it("rejects schema columns that differ only in case (COLUMN_COLLISION)", () => {
     const err = caught(() =>
-      defineFeature({ key: "a/b", ...base, schema: z.object({ id: z.string(), Name: z.string(), name: z.string() }) }),
+      defineFeature({
+        key: "a/b",
+        ...base,
+        schema: z.object({ id: z.string(), Name: z.string(), name: z.string() }),
+      }),
     );
-    expect(err).toMatchObject({ code: "COLUMN_COLLISION", details: { feature: "a/b", columns: ["Name", "name"] } });
+    expect(err).toMatchObject({
+      code: "COLUMN_COLLISION",
+      details: { feature: "a/b", columns: ["Name", "name"] },
+    });
   });
 
   it("accepts ordinary names, including ones with inner double underscores", () => {
@@ -135,7 +158,7 @@ describe("checked backend", () => {
   const graph = new FeatureGraph([feature]);
   const rows = [{ id: "x", metaxy_provenance_by_field: { default: "v" } }];
 
-  it.each([
+  it.each<[keyof Backend, (s: MetadataStore) => Promise<unknown>]>([
     ["write", (s: MetadataStore) => s.write(feature, rows)],
     ["tableSchema", (s: MetadataStore) => s.write(feature, rows)],
     ["tableExists", (s: MetadataStore) => s.read(feature)],
@@ -143,16 +166,18 @@ describe("checked backend", () => {
     ["resolveUpdate", (s: MetadataStore) => s.resolveUpdate(feature, { samples: rows })],
     ["deleteRows", (s: MetadataStore) => s.delete(feature, null, { soft: false })],
     ["dropTable", (s: MetadataStore) => s.dropFeature(feature)],
-  ] as const)("a raw error of %s reaches the caller as ENGINE_ERROR naming the feature", async (method, act) => {
+  ])("a raw error of %s reaches the caller as ENGINE_ERROR naming the feature", async (method, act) => {
     const backend = failing(method);
     await using store = await MetadataStore.open(backend, { graph });
-    if (method !== "write" && method !== "tableSchema") await store.write(feature, rows).catch(() => undefined);
-    const err = await Promise.resolve()
-      .then(() => act(store))
-      .catch((e) => e);
+    if (method !== "write" && method !== "tableSchema")
+      await store.write(feature, rows).catch(() => undefined);
+    const err = (await act(store).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as EngineError;
     expect(EngineError.isInstance(err)).toBe(true);
     expect(err).toMatchObject({ code: "ENGINE_ERROR", details: { feature: "a/b" } });
-    expect(err.message).toContain('memory failed');
+    expect(err.message).toContain("memory failed");
     expect(err.message).toContain("engine exploded");
     expect(err.cause).toBeInstanceOf(TypeError);
   });

@@ -49,7 +49,8 @@ async function metaxyError(fn: () => unknown): Promise<MetaxyError> {
     error = e;
   }
   expect(error, "expected an error").toBeDefined();
-  if (!MetaxyError.isInstance(error)) throw new Error(`not a MetaxyError: ${String(error)}`, { cause: error });
+  if (!MetaxyError.isInstance(error))
+    throw new Error(`not a MetaxyError: ${String(error)}`, { cause: error });
   return error;
 }
 
@@ -120,14 +121,19 @@ export function engineErrorsSuite(options: ResolvedOptions): void {
         ]);
       // values that fit are fine
       expect(
-        idsOf(await store.read(raw, { filters: "n >= 1 AND flag AND at > '2024-01-01' AND label != 'x'" }), "id"),
+        idsOf(
+          await store.read(raw, { filters: "n >= 1 AND flag AND at > '2024-01-01' AND label != 'x'" }),
+          "id",
+        ),
       ).toEqual(["r2"]);
     });
 
     it("deeply nested filters are FILTER_PARSE_ERROR, not a stack overflow", async () => {
       const { store, raw, child } = await seeded();
       for (const filters of [deepFilter(5000), `${"NOT ".repeat(5000)}flag`])
-        expect(await metaxyError(() => store.read(raw, { filters }))).toMatchObject({ code: "FILTER_PARSE_ERROR" });
+        expect(await metaxyError(() => store.read(raw, { filters }))).toMatchObject({
+          code: "FILTER_PARSE_ERROR",
+        });
       let built = eq("n", 1);
       for (let i = 0; i < 5000; i++) built = not(built);
       expect(await metaxyError(() => store.read(raw, { filters: built }))).toMatchObject({
@@ -143,8 +149,13 @@ export function engineErrorsSuite(options: ResolvedOptions): void {
     it("a NUL character in a filter is FILTER_PARSE_ERROR", async () => {
       const { store, raw } = await seeded();
       for (const filters of ["label = 'l\u00001'", "label\u0000 = 'x'", "\u0000"])
-        expect(await metaxyError(() => store.read(raw, { filters }))).toMatchObject({ code: "FILTER_PARSE_ERROR" });
-      for (const built of [eq("label", "l\u00001"), { kind: "compare", op: "=", left: col("la\u0000bel"), right: lit(1) }])
+        expect(await metaxyError(() => store.read(raw, { filters }))).toMatchObject({
+          code: "FILTER_PARSE_ERROR",
+        });
+      for (const built of [
+        eq("label", "l\u00001"),
+        { kind: "compare", op: "=", left: col("la\u0000bel"), right: lit(1) },
+      ])
         expect(await metaxyError(() => store.read(raw, { filters: built as never }))).toMatchObject({
           code: "FILTER_PARSE_ERROR",
         });
@@ -182,7 +193,14 @@ export function engineErrorsSuite(options: ResolvedOptions): void {
         details: { feature: "err/raw", column: "id", row: 0 },
       });
       expect(
-        await metaxyError(() => store.resolveUpdate(raw, { samples: [{ id: "a", ...prov }, { id: null, ...prov }] })),
+        await metaxyError(() =>
+          store.resolveUpdate(raw, {
+            samples: [
+              { id: "a", ...prov },
+              { id: null, ...prov },
+            ],
+          }),
+        ),
       ).toMatchObject({ code: "METADATA_SCHEMA_ERROR", details: { column: "id", row: 1 } });
       expect(await metaxyError(() => store.resolveUpdate(raw, { samples: [{ id: "a" }] }))).toMatchObject({
         code: "METADATA_SCHEMA_ERROR",
@@ -196,7 +214,9 @@ export function engineErrorsSuite(options: ResolvedOptions): void {
         await metaxyError(() => store.resolveUpdate(raw, { samples: [{ id: "a", __status: "x", ...prov }] })),
       ).toMatchObject({ code: "RESERVED_COLUMN", details: { column: "__status" } });
       expect(
-        await metaxyError(() => store.resolveUpdate(raw, { samples: [{ id: "a", ...prov }], targetFilters: "nope = 1" })),
+        await metaxyError(() =>
+          store.resolveUpdate(raw, { samples: [{ id: "a", ...prov }], targetFilters: "nope = 1" }),
+        ),
       ).toMatchObject({ code: "COLUMN_NOT_FOUND", details: { column: "nope" } });
     });
 
@@ -211,10 +231,10 @@ export function engineErrorsSuite(options: ResolvedOptions): void {
         [{ stalenessPredicates: "id = 1" }, "FILTER_TYPE_ERROR", { feature: "err/child", column: "id" }],
       ];
       for (const [resolveOptions, code, details] of cases)
-        expect([resolveOptions, await metaxyError(() => store.resolveUpdate(child, resolveOptions))]).toMatchObject([
+        expect([
           resolveOptions,
-          { code, details },
-        ]);
+          await metaxyError(() => store.resolveUpdate(child, resolveOptions)),
+        ]).toMatchObject([resolveOptions, { code, details }]);
     });
 
     it("a dependency's own filter on an unknown or mistyped column names the feature and dependency", async () => {

@@ -162,7 +162,15 @@ export function namesSuite(options: ResolvedOptions): void {
       const { graph, tags } = tagsGraph();
       const store = await h.open(graph);
       await store.write(tags, [row("s0", { label: "x" })]);
-      for (const column of ["__status", "__cur__id", "rowid", "ROWID", "metaxy_extra", "Metaxy_Provenance", ""])
+      for (const column of [
+        "__status",
+        "__cur__id",
+        "rowid",
+        "ROWID",
+        "metaxy_extra",
+        "Metaxy_Provenance",
+        "",
+      ])
         await expect(store.write(tags, [row("s1"), row("s2", { [column]: 1 })])).rejects.toMatchObject({
           code: "RESERVED_COLUMN",
           details: { feature: "names/tags", column, row: 1 },
@@ -178,10 +186,9 @@ export function namesSuite(options: ResolvedOptions): void {
         details: { feature: "names/typed", column: "__status" },
       });
       expect(await store.count(tags, { withSampleHistory: true })).toBe(1);
-      expect((await store.backend.tableColumns("names__tags"))!.filter((c) => !c.startsWith("metaxy_")).sort()).toEqual([
-        "id",
-        "label",
-      ]);
+      expect(
+        (await store.backend.tableColumns("names__tags"))!.filter((c) => !c.startsWith("metaxy_")).sort(),
+      ).toEqual(["id", "label"]);
     });
 
     it("rejects columns that differ only in case, in one write or across writes (COLUMN_COLLISION)", async () => {
@@ -220,10 +227,16 @@ export function namesSuite(options: ResolvedOptions): void {
       const { graph, tags, child } = tagsGraph();
       const backend = await h.backend();
       const store = await h.open(graph, { backend });
-      await foreignWrite(backend, store, tags, [row("s0", { __status: "mine" }), row("s1", { __status: "x" })], {
-        id: "string",
-        __status: "string",
-      });
+      await foreignWrite(
+        backend,
+        store,
+        tags,
+        [row("s0", { __status: "mine" }), row("s1", { __status: "x" })],
+        {
+          id: "string",
+          __status: "string",
+        },
+      );
       await expect(store.resolveUpdate(child)).rejects.toMatchObject({
         code: "RESERVED_COLUMN",
         details: { feature: "names/child", dependency: "names/tags", column: "__status" },

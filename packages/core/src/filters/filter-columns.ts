@@ -61,9 +61,11 @@ function checkPredicate(e: Expr, columns: KnownColumns, scope: FilterScope): voi
       for (const a of e.args) checkPredicate(a, columns, scope);
       return;
     case "not":
-      return checkPredicate(e.arg, columns, scope);
+      checkPredicate(e.arg, columns, scope);
+      return;
     case "isNull":
-      return checkOperand(e.arg, columns, scope);
+      checkOperand(e.arg, columns, scope);
+      return;
     case "in": {
       const kind = kindOfColumn(e.column, columns, scope);
       for (const v of e.values)
@@ -138,7 +140,12 @@ function literalFits(kind: Kind, value: Literal): boolean {
   }
 }
 
-function mismatch(scope: FilterScope, column: string, columns: KnownColumns, problem: string): FilterTypeError {
+function mismatch(
+  scope: FilterScope,
+  column: string,
+  columns: KnownColumns,
+  problem: string,
+): FilterTypeError {
   const type = columns.get(column);
   return new FilterTypeError(
     `${scope.subject}, ${scope.what}: column "${column}"${type ? ` (${type})` : ""} ${problem}`,

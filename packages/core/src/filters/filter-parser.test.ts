@@ -377,7 +377,11 @@ describe("checkExpr: expressions built in code", () => {
 
   it.each([
     ["an unknown kind", { kind: "like", column: "x" }, /unknown node kind "like"/],
-    ["an unknown operator", { kind: "compare", op: "~", left: col("x"), right: lit(1) }, /unknown comparison/],
+    [
+      "an unknown operator",
+      { kind: "compare", op: "~", left: col("x"), right: lit(1) },
+      /unknown comparison/,
+    ],
     ["an empty column name", eq("", 1), /column name "" is not a non-empty string/],
     ["a NUL in a column name", eq("a\u0000", 1), /contains a NUL character/],
     ["a NUL in a string", eq("a", "x\u0000y"), /contains a NUL character/],

@@ -561,7 +561,8 @@ export function checkExpr(expr: Expr): Expr {
     throw new FilterParseError(`Invalid filter expression: ${problem}`, {});
   };
   const name = (n: unknown): void => {
-    if (typeof n !== "string" || n.length === 0) bad(`column name ${JSON.stringify(n)} is not a non-empty string`);
+    if (typeof n !== "string" || n.length === 0)
+      bad(`column name ${JSON.stringify(n)} is not a non-empty string`);
     if ((n as string).includes("\u0000")) bad(`column name ${JSON.stringify(n)} contains a NUL character`);
   };
   const literal = (v: unknown): void => {
@@ -575,29 +576,33 @@ export function checkExpr(expr: Expr): Expr {
   };
   const visit = (e: Expr, depth: number): void => {
     if (depth > MAX_FILTER_DEPTH) bad(`it nests deeper than ${MAX_FILTER_DEPTH} levels`);
-    if (typeof e !== "object" || e === null) return bad(`${String(e)} is not an expression`);
+    if (typeof e !== "object" || e === null) bad(`${String(e)} is not an expression`);
     switch (e.kind) {
       case "column":
-        return name(e.name);
+        name(e.name);
+        break;
       case "literal":
-        return literal(e.value);
+        literal(e.value);
+        break;
       case "compare":
         if (!["=", "!=", "<", "<=", ">", ">="].includes(e.op)) bad(`unknown comparison "${e.op}"`);
         visit(e.left, depth + 1);
-        return visit(e.right, depth + 1);
+        visit(e.right, depth + 1);
+        break;
       case "and":
       case "or":
         if (!Array.isArray(e.args)) bad(`"${e.kind}" needs an args array`);
         for (const a of e.args) visit(a, depth + 1);
-        return;
+        break;
       case "not":
       case "isNull":
-        return visit(e.arg, depth + 1);
+        visit(e.arg, depth + 1);
+        break;
       case "in":
         name(e.column);
         if (!Array.isArray(e.values)) bad(`"in" needs a values array`);
         for (const v of e.values) literal(v);
-        return;
+        break;
       default:
         bad(`unknown node kind ${JSON.stringify((e as { kind?: unknown }).kind)}`);
     }

@@ -313,7 +313,8 @@ function normaliseFeatureDep(input: FeatureDepInput, feature: string): FeatureDe
   const rename = o.rename ?? null;
   const select = o.select ?? null;
   // Renames onto system columns are InvalidRenameError at plan time; other reserved names here.
-  for (const to of Object.values(rename ?? {})) if (!isSystemColumn(to)) assertUserColumn(feature, to, "rename target");
+  for (const to of Object.values(rename ?? {}))
+    if (!isSystemColumn(to)) assertUserColumn(feature, to, "rename target");
   if (select && rename) {
     const sources = new Set(Object.keys(rename));
     const targets = new Set(Object.values(rename));

@@ -17,7 +17,8 @@ export function reservedColumnReason(name: string): string | null {
   if (name.length === 0) return "a column name must not be empty";
   if (name.includes("\u0000")) return "a column name must not contain NUL characters";
   const lower = name.toLowerCase();
-  if (lower.startsWith(INTERNAL_PREFIX)) return `names starting with "${INTERNAL_PREFIX}" are the engines' own`;
+  if (lower.startsWith(INTERNAL_PREFIX))
+    return `names starting with "${INTERNAL_PREFIX}" are the engines' own`;
   if (lower.startsWith(METAXY_PREFIX))
     return isSystemColumn(lower)
       ? "it is a system column, which Metaxy fills"

@@ -77,7 +77,8 @@ class CheckedBackend implements Backend {
 
   write(writes: readonly TableWrite[]): Promise<number[]> {
     const features = writes.map((w) => w.feature);
-    const details = features.length === 1 ? { feature: features[0] } : { feature: features.join(", "), features };
+    const details =
+      features.length === 1 ? { feature: features[0] } : { feature: features.join(", "), features };
     return this.#run(details, "writing", () => this.#inner.write(writes));
   }
 
@@ -154,7 +155,8 @@ class CheckedBackend implements Backend {
       stageId: source.stageId,
       counts: () => this.#run(details, `counting ${what}`, () => source.counts()),
       page: (offset, limit) => this.#run(details, `reading ${what}`, () => source.page(offset, limit)),
-      orphans: (batchSize) => this.#stream(details, `reading orphans of ${what}`, () => source.orphans(batchSize)),
+      orphans: (batchSize) =>
+        this.#stream(details, `reading orphans of ${what}`, () => source.orphans(batchSize)),
       drop: () => this.#run(details, `dropping ${what}`, () => source.drop()),
     };
   }
@@ -175,15 +177,19 @@ class CheckedBackend implements Backend {
     try {
       return await fn();
     } catch (e) {
-      throw EngineError.wrap(e, details, this.#context(details, action));
+      throw EngineError.wrap(e, { ...details }, this.#context(details, action));
     }
   }
 
-  async *#stream<T>(details: MetaxyErrorDetails, action: string, make: () => AsyncIterable<T>): AsyncIterable<T> {
+  async *#stream<T>(
+    details: MetaxyErrorDetails,
+    action: string,
+    make: () => AsyncIterable<T>,
+  ): AsyncIterable<T> {
     try {
       yield* make();
     } catch (e) {
-      throw EngineError.wrap(e, details, this.#context(details, action));
+      throw EngineError.wrap(e, { ...details }, this.#context(details, action));
     }
   }
 

@@ -3,7 +3,12 @@
  * fails the same way, with a typed error naming the feature and column, on every backend.
  */
 import { MetadataSchemaError, ReservedColumnError } from "../errors.js";
-import { type FilterScope, type KnownColumns, checkColumnsExist, checkFilterColumns } from "../filters/filter-columns.js";
+import {
+  type FilterScope,
+  type KnownColumns,
+  checkColumnsExist,
+  checkFilterColumns,
+} from "../filters/filter-columns.js";
 import type { Expr } from "../plan/expression.js";
 import type { ReadQuery } from "../plan/read-query.js";
 import type { ResolveUpdatePlan, Row, UpstreamInput } from "../plan/resolve-update-plan.js";
@@ -91,7 +96,10 @@ export function checkPlan(
     });
   }
   if (plan.expected.kind === "samples") checkSamples(plan, plan.expected.rows, plan.expected.filters);
-  else plan.expected.upstreams.forEach((u, i) => checkUpstream(plan, u, upstreams[i]));
+  else
+    plan.expected.upstreams.forEach((u, i) => {
+      checkUpstream(plan, u, upstreams[i]);
+    });
 }
 
 /** Samples are rows of the feature: objects with provenance per field, the id columns, user column names. */
