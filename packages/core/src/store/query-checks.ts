@@ -133,11 +133,13 @@ function checkSamples(plan: ResolveUpdatePlan, rows: readonly Row[], filters: re
         if (!isSystemColumn(k)) names.add(k, "sample column");
       }
   });
-  checkFilterColumns(filters, columnsOfRows(rows), {
-    feature,
-    subject: `Samples for feature "${feature}"`,
-    what: "filter",
-  });
+  // With no rows, no column is known, and no filter runs.
+  if (rows.length > 0)
+    checkFilterColumns(filters, columnsOfRows(rows), {
+      feature,
+      subject: `Samples for feature "${feature}"`,
+      what: "filter",
+    });
 }
 
 /**
@@ -147,8 +149,10 @@ function checkSamples(plan: ResolveUpdatePlan, rows: readonly Row[], filters: re
 function checkUpstream(plan: ResolveUpdatePlan, u: UpstreamInput, stored: TableSchema | null): void {
   const feature = plan.feature;
   let columns: KnownColumns;
-  if (u.inline) columns = columnsOfRows(u.inline);
-  else if (stored) {
+  if (u.inline) {
+    if (u.inline.length === 0) return; // rows read elsewhere: no columns known, nothing flows on
+    columns = columnsOfRows(u.inline);
+  } else if (stored) {
     checkReadQuery(u.feature, u.read, stored, { dependent: feature });
     columns = columnsOfSchema(stored);
   } else return; // no table: the engines report the missing feature
