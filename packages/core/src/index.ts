@@ -1,5 +1,14 @@
 export * from "./errors.js";
-export { FeatureKey, FieldKey, FQFieldKey, compareParts, compareStrings, type KeyInput } from "./keys.js";
+export {
+  FeatureKey,
+  FieldKey,
+  FQFieldKey,
+  RESERVED_TABLE_PREFIX,
+  assertUserFeatureKey,
+  compareParts,
+  compareStrings,
+  type KeyInput,
+} from "./keys.js";
 export {
   defineFeature,
   specToJson,
@@ -27,6 +36,7 @@ export {
 export { featureFromSpecJson } from "./spec/spec-from-json.js";
 export { columnTypesOfSchema } from "./spec/column-types.js";
 export * from "./spec/system-columns.js";
+export { reservedColumnReason } from "./spec/reserved-columns.js";
 export {
   FeatureGraph,
   DEFAULT_PROJECT,
@@ -64,7 +74,7 @@ export {
 export { pythonJsonDumps } from "./versioning/python-json.js";
 export { formatFilterForVersion } from "./versioning/filter-version-format.js";
 export * from "./plan/expression.js";
-export { parseFilter, parseFilters } from "./filters/filter-parser.js";
+export { parseFilter, parseFilters, checkExpr, MAX_FILTER_DEPTH } from "./filters/filter-parser.js";
 export { evaluateExpr, matchesAll } from "./engine/evaluate-expression.js";
 export { compileExpr, sqlLiteral, type SqlExprContext } from "./sql/compile-expression.js";
 export type { ReadQuery } from "./plan/read-query.js";
@@ -105,7 +115,12 @@ export {
   type StagedIncrementSource,
   type TableSchema,
 } from "./store/backend.js";
-export { Increment, StagedIncrement, type BatchOptions } from "./store/increment.js";
+export {
+  Increment,
+  StagedIncrement,
+  MAX_STAGE_ID_LENGTH,
+  type BatchOptions,
+} from "./store/increment.js";
 export {
   MetadataStore,
   type MetadataStoreOptions,
