@@ -309,8 +309,7 @@ class DuckDBBackend implements Backend {
       },
       stage: async (stageId) => {
         // The stage holds finished rows (maps built, orphans fetched): it outlives this process.
-        const staged = this.#stageTable(stageId);
-        const orphans = this.#stageTable(`${stageId}__orphans`);
+        const { staged, orphans } = this.#stageTables(stageId);
         const order = diffColumns.map(q).join(", ");
         const dataVersions = compiled.dataVersionIsProvenance
           ? `, ${q("metaxy_provenance_by_field")} AS ${q("metaxy_data_version_by_field")}, ${q("metaxy_provenance")} AS ${q("metaxy_data_version")}`
@@ -327,19 +326,22 @@ class DuckDBBackend implements Backend {
     };
   }
 
-  /** Stages persist in the database file; a read-only store keeps them in memory. */
-  #stageTable(stageId: string): string {
-    const name = q(STAGE_PREFIX + stageId.replace(/[^A-Za-z0-9_]/g, "_"));
-    return this.#readOnly ? `${SCRATCH}.${name}` : name;
+  /**
+   * The two tables of a stage. Stages persist in the database file; a read-only store keeps them
+   * in memory. Table names are injective in the stage id, case included (see `stageTableName`).
+   */
+  #stageTables(stageId: string): { staged: string; orphans: string; names: [string, string] } {
+    const name = stageTableName(stageId);
+    const names: [string, string] = [name, `${name}__orphans`];
+    const [staged, orphans] = names.map((n) => (this.#readOnly ? `${SCRATCH}.${q(n)}` : q(n)));
+    return { staged, orphans, names };
   }
 
   async openStage(stageId: string): Promise<StagedIncrementSource> {
-    const staged = this.#stageTable(stageId);
-    const orphans = this.#stageTable(`${stageId}__orphans`);
-    const describe = (t: string) =>
-      this.#driver.describe(t.split(".").pop()!.replaceAll('"', ""), this.#readOnly ? SCRATCH : undefined);
-    const columns = await describe(staged);
-    if (!columns || !(await describe(orphans)))
+    const { staged, orphans, names } = this.#stageTables(stageId);
+    const describe = (t: string) => this.#driver.describe(t, this.#readOnly ? SCRATCH : undefined);
+    const columns = await describe(names[0]);
+    if (!columns || !(await describe(names[1])))
       throw new MetadataStoreError(`No staged increment "${stageId}"`, { stageId });
     const expected = columns
       .map(([n]) => n)
@@ -365,6 +367,22 @@ class DuckDBBackend implements Backend {
       },
     };
   }
+}
+
+/**
+ * `metaxy_stage__` + the stage id with `a`-`z`, `0`-`9` and `-` kept and every other UTF-16 unit
+ * written `_xxxx` (hex). DuckDB folds identifier case, so `Run-1` must not be `run-1`, and `run_1`
+ * must not be `run-1` either: the mapping is injective, and no name contains `__` after the
+ * prefix, so a stage's `__orphans` table is never another stage's table.
+ */
+function stageTableName(stageId: string): string {
+  let out = STAGE_PREFIX;
+  for (let i = 0; i < stageId.length; i++) {
+    const c = stageId.charCodeAt(i);
+    if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d) out += stageId[i];
+    else out += `_${c.toString(16).padStart(4, "0")}`;
+  }
+  return out;
 }
 
 /** Records an idempotency key in the write's transaction: false for a replay, an error for a conflict. */
@@ -407,7 +425,8 @@ function describedType(type: ColumnType): string {
 function literal(value: unknown): string {
   if (value instanceof Date) return `make_timestamptz(${BigInt(value.getTime()) * 1000n})`;
   if (value === undefined) return "NULL";
-  return sqlLiteral(value as string | number | boolean | bigint | null);
+  if (typeof value === "string") return s(value);
+  return sqlLiteral(value as number | boolean | bigint | null);
 }
 
 /** Adds the data-version columns, equal to the provenance ones (copied: callers may mutate rows). */

@@ -5,8 +5,10 @@ export const duckdbDialect = {
   quoteIdent(name: string): string {
     return `"${name.replaceAll('"', '""')}"`;
   },
+  /** A VARCHAR literal; NUL characters (which would end the statement text) as `chr(0)`. */
   string(value: string): string {
-    return `'${value.replaceAll("'", "''")}'`;
+    const quoted = `'${value.replaceAll("'", "''")}'`;
+    return value.includes("\u0000") ? `(${quoted.replaceAll("\u0000", "' || chr(0) || '")})` : quoted;
   },
   typeName(type: ColumnType): string {
     switch (type) {

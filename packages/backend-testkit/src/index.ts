@@ -1,9 +1,11 @@
 import type { BackendConformanceOptions } from "./harness.js";
 import { deleteSuite } from "./suites/delete.js";
+import { engineErrorsSuite } from "./suites/engine-errors.js";
 import { fallbackSuite } from "./suites/fallback.js";
 import { hashIdentitySuite } from "./suites/hash-identity.js";
 import { incrementSuite } from "./suites/increment.js";
 import { lineageSuite } from "./suites/lineage.js";
+import { namesSuite } from "./suites/names.js";
 import { resolveUpdateSuite } from "./suites/resolve-update.js";
 import { writeReadSuite } from "./suites/write-read.js";
 import { writeSafetySuite } from "./suites/write-safety.js";
@@ -14,11 +16,13 @@ export type { BackendConformanceOptions } from "./harness.js";
 export type { Assertion, AsyncAssertion, Expect, TestApi, TestContext } from "./test-api.js";
 export {
   deleteSuite,
+  engineErrorsSuite,
   failedRecordsSuite,
   fallbackSuite,
   hashIdentitySuite,
   incrementSuite,
   lineageSuite,
+  namesSuite,
   resolveUpdateSuite,
   writeReadSuite,
   writeSafetySuite,
@@ -38,6 +42,8 @@ export const CONFORMANCE_SUITES: readonly ConformanceSuite[] = [
   incrementSuite,
   hashIdentitySuite,
   failedRecordsSuite,
+  namesSuite,
+  engineErrorsSuite,
 ];
 
 /**

@@ -284,6 +284,25 @@ describe("status: a feature that fails is an error", () => {
       q.cleanup();
     }
   });
+
+  test("records set aside as failed are counted in their own column", async () => {
+    const q = makeProject("status-failed");
+    try {
+      const { store, features } = await openDev(q.dbPath);
+      await runPipeline(store, features, videos(4), [features.raw]);
+      const { new: pending } = await (await store.resolveUpdate(features.transcript)).toArray();
+      await store.recordFailures(features.transcript, pending.slice(0, 3), { error: "OOM", attempts: 3 });
+      await store.close();
+      const [text, json] = await Promise.all([
+        run(["status", "video/transcript"], { cwd: q.dir }),
+        run(["status", "video/transcript", "-f", "json"], { cwd: q.dir }),
+      ]);
+      expect(json.json().features["video/transcript"]).toMatchObject({ missing: 1, stale: 0, failed: 3 });
+      expect(text.stdout).toMatch(/video\/transcript\s+0\s+1\s+0\s+0\s+3\s*$/m);
+    } finally {
+      q.cleanup();
+    }
+  });
 });
 
 describe("plan: direct work and the downstream cascade", () => {

@@ -36,6 +36,7 @@ export type MetaxyErrorCode =
   | "STORE_LOCKED"
   | "INVALID_CONFIG"
   | "FILTER_PARSE_ERROR"
+  | "FILTER_TYPE_ERROR"
   | "INVARIANT_VIOLATION"
   | "IDEMPOTENCY_CONFLICT"
   | "STORE_CLOSED"
@@ -185,6 +186,8 @@ export class BackendSpecVersionError extends defineError(
 export class InvalidStageIdError extends defineError("InvalidStageIdError", "INVALID_STAGE_ID") {}
 export class InvalidConfigError extends defineError("InvalidConfigError", "INVALID_CONFIG") {}
 export class FilterParseError extends defineError("FilterParseError", "FILTER_PARSE_ERROR") {}
+/** A filter compares a column with a value (or column) of another type, e.g. a string with an integer column. */
+export class FilterTypeError extends defineError("FilterTypeError", "FILTER_TYPE_ERROR") {}
 export class InvariantViolationError extends defineError("InvariantViolationError", "INVARIANT_VIOLATION") {}
 
 /** An error raised by the storage engine or its driver; the original is kept as `cause`. */

@@ -2,7 +2,16 @@
 // no Node built-in and awaits nothing at load, so that it bundles for workflow sandboxes and
 // browsers. Node-only parts: `@metaxy/core/node`; the backend contract: `@metaxy/core/backend`.
 export * from "./errors.js";
-export { FeatureKey, FieldKey, FQFieldKey, compareParts, compareStrings, type KeyInput } from "./keys.js";
+export {
+  FeatureKey,
+  FieldKey,
+  FQFieldKey,
+  RESERVED_TABLE_PREFIX,
+  assertUserFeatureKey,
+  compareParts,
+  compareStrings,
+  type KeyInput,
+} from "./keys.js";
 export {
   defineFeature,
   specToJson,
@@ -30,6 +39,7 @@ export {
 export { featureFromSpecJson } from "./spec/spec-from-json.js";
 export { columnTypesOfSchema } from "./spec/column-types.js";
 export * from "./spec/system-columns.js";
+export { reservedColumnReason } from "./spec/reserved-columns.js";
 export {
   FeatureGraph,
   DEFAULT_PROJECT,
@@ -68,7 +78,7 @@ export {
 export { pythonJsonDumps } from "./versioning/python-json.js";
 export { formatFilterForVersion } from "./versioning/filter-version-format.js";
 export * from "./plan/expression.js";
-export { parseFilter, parseFilters } from "./filters/filter-parser.js";
+export { parseFilter, parseFilters, checkExpr, MAX_FILTER_DEPTH } from "./filters/filter-parser.js";
 export type {
   ResolveUpdatePlan,
   ExpectedFromUpstreams,
@@ -88,7 +98,12 @@ export type {
 export { INCREMENT_KINDS } from "./plan/resolve-update-plan.js";
 // The contract's own types, since the store's API names them; the rest of it is `@metaxy/core/backend`.
 export type { AccessMode, Backend, BackendCapabilities } from "./store/backend.js";
-export { Increment, StagedIncrement, type BatchOptions } from "./store/increment.js";
+export {
+  Increment,
+  StagedIncrement,
+  MAX_STAGE_ID_LENGTH,
+  type BatchOptions,
+} from "./store/increment.js";
 export {
   MetadataStore,
   type MetadataStoreOptions,

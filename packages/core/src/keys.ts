@@ -1,4 +1,10 @@
-import { InvalidKeyError } from "./errors.js";
+import { InvalidKeyError, TableNameCollisionError } from "./errors.js";
+
+/**
+ * Table names starting with this belong to the store itself: system tables (`metaxy_system__*`),
+ * and whatever backends keep next to feature tables (stages, idempotency keys, scratch space).
+ */
+export const RESERVED_TABLE_PREFIX = "metaxy_";
 
 const FIRST_PART = /^[a-z_][a-z0-9_-]*$/;
 const OTHER_PART = /^[a-z0-9_][a-z0-9_-]*$/;
@@ -116,6 +122,20 @@ export class FeatureKey extends Key {
   get isSystem(): boolean {
     return this.parts[0] === "metaxy-system";
   }
+  /** Its table lies in the store's namespace (`metaxy_*`): a system key, or a key aliasing one (`metaxy_system/...`). */
+  get isReserved(): boolean {
+    return this.tableName.startsWith(RESERVED_TABLE_PREFIX);
+  }
+}
+
+/** Rejects a feature key whose table lies in the store's own namespace: a user feature must never address it. */
+export function assertUserFeatureKey(key: FeatureKey): void {
+  if (!key.isReserved) return;
+  const feature = key.toString();
+  throw new TableNameCollisionError(
+    `Feature key "${feature}" maps to table "${key.tableName}", in the namespace Metaxy keeps for its own tables ("${RESERVED_TABLE_PREFIX}*"). Choose a key whose first part is not "metaxy" and does not start with "metaxy_" or "metaxy-".`,
+    { feature, table: key.tableName },
+  );
 }
 
 export class FieldKey extends Key {

@@ -11,6 +11,7 @@ import {
   type MetadataStore,
   type ResolveUpdateOptions,
   type Row,
+  type StagedIncrement,
   ValidationError,
 } from "@metaxy/core";
 import { CancelledFailure, Context } from "@temporalio/activity";
@@ -71,6 +72,17 @@ export function createMetaxyActivities(deps: MetaxyActivityDeps) {
   const heartbeatEvery = deps.heartbeatIntervalMs ?? 5_000;
 
   const featureOf = (key: string): FeatureDefinition => store.graph.get(key);
+  // A stage never changes once staged: its handle is opened once per worker, not once per batch.
+  const stages = new Map<string, Promise<StagedIncrement>>();
+  const openStage = (stageId: string): Promise<StagedIncrement> => {
+    let staged = stages.get(stageId);
+    if (!staged) {
+      staged = store.openStagedIncrement(stageId);
+      staged.catch(() => stages.delete(stageId));
+      stages.set(stageId, staged);
+    }
+    return staged;
+  };
 
   return {
     /** The features to materialise in topological waves: a wave depends only on earlier ones. */
@@ -105,6 +117,7 @@ export function createMetaxyActivities(deps: MetaxyActivityDeps) {
       await using increment = await store.resolveUpdate(feature, options);
       const counts = await increment.counts();
       const staged = await increment.stage(stageIdFor(workflowId, key));
+      stages.delete(staged.stageId); // a re-run of the same workflow id re-stages under the same id
       return {
         feature: key,
         stageId: staged.stageId,
@@ -130,7 +143,7 @@ export function createMetaxyActivities(deps: MetaxyActivityDeps) {
         throw new ValidationError(`No compute function for feature "${stage.feature}"`, {
           feature: stage.feature,
         });
-      const staged = await store.openStagedIncrement(stage.stageId);
+      const staged = await openStage(stage.stageId);
       const rows = await staged.batch(batchIndex, stage.batchSize);
       const timer = setInterval(() => ctx.heartbeat({ batchIndex }), heartbeatEvery);
       let results: Array<Row | Row[]>;
@@ -178,7 +191,7 @@ export function createMetaxyActivities(deps: MetaxyActivityDeps) {
     async recordFailedBatch(input: RecordFailedBatchInput): Promise<number> {
       const { stage, batchIndex } = input;
       const workflowId = workflowIdOf(Context.current());
-      const staged = await store.openStagedIncrement(stage.stageId);
+      const staged = await openStage(stage.stageId);
       const rows = await staged.batch(batchIndex, stage.batchSize);
       await store.recordFailures(featureOf(stage.feature), rows, {
         error: input.error,
@@ -193,7 +206,7 @@ export function createMetaxyActivities(deps: MetaxyActivityDeps) {
       const { stage, policy } = input;
       if (policy === "keep" || stage.orphaned === 0) return { orphaned: stage.orphaned, deleted: 0 };
       const feature = featureOf(stage.feature);
-      const staged = await store.openStagedIncrement(stage.stageId);
+      const staged = await openStage(stage.stageId);
       let deleted = 0;
       for await (const orphans of staged.orphans({ batchSize: 500 })) {
         Context.current().heartbeat();
@@ -206,7 +219,8 @@ export function createMetaxyActivities(deps: MetaxyActivityDeps) {
 
     /** Drops the staged rows once the workflow is done with them. */
     async dropStage(input: { stageId: string }): Promise<void> {
-      const staged = await store.openStagedIncrement(input.stageId).catch(() => null);
+      const staged = await openStage(input.stageId).catch(() => null);
+      stages.delete(input.stageId);
       await staged?.drop();
     },
   };

@@ -1,4 +1,4 @@
-import { type MetadataStore, type Row } from "@metaxy/core";
+import type { MetadataStore, Row } from "@metaxy/core";
 import { WorkflowFailedError } from "@temporalio/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {

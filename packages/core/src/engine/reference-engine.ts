@@ -92,7 +92,12 @@ async function setFailedAside(
   const keyOf = (r: Row) => tupleKey(r, [...plan.diffColumns, PROVENANCE]);
   const failedKeys = new Set(failures.map(keyOf));
   const failed: Row[] = [];
-  const keep = (rows: Row[]) => rows.filter((r) => !failedKeys.has(keyOf(r)) || (failed.push(r), false));
+  const keep = (rows: Row[]) =>
+    rows.filter((r) => {
+      if (!failedKeys.has(keyOf(r))) return true;
+      failed.push(r);
+      return false;
+    });
   return { new: keep(created), stale: keep(stale), failed };
 }
 

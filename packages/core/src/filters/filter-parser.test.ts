@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FilterParseError, MetaxyError } from "../errors.js";
 import { and, cmp, col, type Expr, eq, isIn, isNull, lit, not, or } from "../plan/expression.js";
-import { parseFilter, parseFilters } from "./filter-parser.js";
+import { MAX_FILTER_DEPTH, checkExpr, parseFilter, parseFilters } from "./filter-parser.js";
 
 function parseError(text: string): FilterParseError {
   try {
@@ -334,5 +334,68 @@ describe("parseFilters", () => {
 
   it("propagates parse errors", () => {
     expect(() => parseFilters(["x = 1", ""])).toThrow("Filter string cannot be empty.");
+  });
+});
+
+describe("parseFilter: limits", () => {
+  const nested = (depth: number) => `${"(".repeat(depth)}x = 1${")".repeat(depth)}`;
+
+  it(`accepts ${MAX_FILTER_DEPTH} levels of nesting and rejects one more, without overflowing the stack`, () => {
+    expect(parseFilter(nested(MAX_FILTER_DEPTH))).toEqual(eq("x", 1));
+    expect(parseError(nested(MAX_FILTER_DEPTH + 1)).message).toMatch(
+      `Filter nests deeper than ${MAX_FILTER_DEPTH} levels at position ${MAX_FILTER_DEPTH}`,
+    );
+    for (const text of [nested(5000), `${"NOT ".repeat(5000)}x`, `x IN (${"(".repeat(5000)}1)`])
+      expect(() => parseFilter(text)).toThrow(FilterParseError);
+    const nots = `${"NOT ".repeat(MAX_FILTER_DEPTH)}x`;
+    expect(() => parseFilter(nots)).not.toThrow();
+    expect(() => parseFilter(`NOT ${nots}`)).toThrow(/nests deeper/);
+  });
+
+  it("cuts a long filter short in the message but keeps it whole in the details", () => {
+    const text = nested(5000);
+    const err = parseError(text);
+    expect(err.message.length).toBeLessThan(400);
+    expect(err.details.filter).toBe(text);
+  });
+
+  it("rejects NUL characters anywhere, quoted or not", () => {
+    for (const text of ["x = 'a\u0000b'", "x\u0000 = 1", "\u0000", '"a\u0000" = 1']) {
+      const err = parseError(text);
+      expect(err.message).toMatch(/^NUL character at position \d+ in filter/);
+      expect(err.message).not.toContain("\u0000");
+    }
+  });
+});
+
+describe("checkExpr: expressions built in code", () => {
+  it("passes valid expressions through unchanged", () => {
+    const expr = and(eq("x", 1), or(isNull(col("y")), isIn("z", ["a", 2n, null])), not(col("flag")));
+    expect(checkExpr(expr)).toBe(expr);
+    expect(parseFilters([expr])).toEqual([expr]);
+  });
+
+  it.each([
+    ["an unknown kind", { kind: "like", column: "x" }, /unknown node kind "like"/],
+    [
+      "an unknown operator",
+      { kind: "compare", op: "~", left: col("x"), right: lit(1) },
+      /unknown comparison/,
+    ],
+    ["an empty column name", eq("", 1), /column name "" is not a non-empty string/],
+    ["a NUL in a column name", eq("a\u0000", 1), /contains a NUL character/],
+    ["a NUL in a string", eq("a", "x\u0000y"), /contains a NUL character/],
+    ["a non-finite number", eq("a", Number.NaN), /not a finite number/],
+    ["an object literal", { kind: "literal", value: {} }, /is not a string, number/],
+    ["a missing args array", { kind: "and" }, /needs an args array/],
+  ])("rejects %s", (_, expr, message) => {
+    expect(() => parseFilters([expr as Expr])).toThrow(FilterParseError);
+    expect(() => checkExpr(expr as Expr)).toThrow(message);
+  });
+
+  it(`rejects nesting deeper than ${MAX_FILTER_DEPTH} levels without overflowing the stack`, () => {
+    let deep: Expr = col("flag");
+    for (let i = 0; i < 100_000; i++) deep = not(deep);
+    expect(() => checkExpr(deep)).toThrow(/nests deeper than/);
   });
 });

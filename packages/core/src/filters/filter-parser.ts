@@ -56,6 +56,15 @@ const UNSUPPORTED_OPERATORS = new Set([
   "COLLATE",
 ]);
 
+/**
+ * Deepest nesting of parentheses and NOTs a filter may have. Parsing, evaluating and compiling
+ * recurse once per level, and SQL engines cap expression depth (DuckDB at 1000).
+ */
+export const MAX_FILTER_DEPTH = 100;
+
+/** Filters longer than this are cut short in error messages (details keep them whole). */
+const SHOWN_FILTER_LENGTH = 200;
+
 const IDENT_START = /[\p{L}_]/u;
 const IDENT_PART = /[\p{L}\p{N}_$]/u;
 const DIGIT = /[0-9]/;
@@ -63,6 +72,7 @@ const DIGIT = /[0-9]/;
 class Parser {
   private readonly tokens: Token[];
   private index = 0;
+  private depth = 0;
 
   constructor(private readonly text: string) {
     this.tokens = this.tokenize();
@@ -72,7 +82,13 @@ class Parser {
   // errors
 
   private fail(problem: string): never {
-    throw new FilterParseError(`${problem} in filter "${this.text}"`, { filter: this.text });
+    throw new FilterParseError(`${problem} in filter "${shownFilter(this.text)}"`, { filter: this.text });
+  }
+
+  /** Enters one nesting level (a group or a NOT). */
+  private nest(pos: number): void {
+    if (++this.depth > MAX_FILTER_DEPTH)
+      this.fail(`Filter nests deeper than ${MAX_FILTER_DEPTH} levels at position ${pos}`);
   }
 
   private describe(token: Token): string {
@@ -99,6 +115,9 @@ class Parser {
   private tokenize(): Token[] {
     const text = this.text;
     const tokens: Token[] = [];
+    // SQL engines read statement text up to the first NUL; no filter may hold one, quoted or not.
+    const nul = text.indexOf("\u0000");
+    if (nul !== -1) this.fail(`NUL character at position ${nul}`);
     let i = 0;
     const push = (kind: TokenKind, value: string, pos: number) => tokens.push({ kind, value, pos });
 
@@ -254,8 +273,12 @@ class Parser {
   }
 
   private parseNot(): Expr {
-    if (this.acceptKeyword("NOT")) return { kind: "not", arg: this.predicate(this.parseNot()) };
-    return this.parsePredicate();
+    const token = this.peek();
+    if (!this.acceptKeyword("NOT")) return this.parsePredicate();
+    this.nest(token.pos);
+    const arg = this.predicate(this.parseNot());
+    this.depth--;
+    return { kind: "not", arg };
   }
 
   private parsePredicate(): Expr {
@@ -311,7 +334,9 @@ class Parser {
   private parseGroup(): Expr {
     const open = this.next();
     if (this.peek().kind === "rparen") this.fail(`Empty parentheses at position ${open.pos}`);
+    this.nest(open.pos);
     const inner = this.parseOr();
+    this.depth--;
     if (this.peek().kind !== "rparen") {
       if (this.peek().kind === "eof") this.fail(`Missing ")" for "(" at position ${open.pos}`);
       this.unexpected(this.peek(), '")"');
@@ -520,9 +545,73 @@ export function parseFilter(text: string): Expr {
   return new Parser(text).parse();
 }
 
-/** Normalises user-supplied filters: strings are parsed, expressions are passed through. */
+/** Normalises user-supplied filters: strings are parsed, expressions are checked ({@link checkExpr}). */
 export function parseFilters(input: string | Expr | readonly (string | Expr)[] | undefined): Expr[] {
   if (input === undefined) return [];
   const items: readonly (string | Expr)[] = Array.isArray(input) ? input : [input as string | Expr];
-  return items.map((item) => (typeof item === "string" ? parseFilter(item) : item));
+  return items.map((item) => (typeof item === "string" ? parseFilter(item) : checkExpr(item)));
+}
+
+/**
+ * Checks an expression built in code (not parsed): known node kinds, literal values, column
+ * names, no NUL characters, nesting within {@link MAX_FILTER_DEPTH}. Returns it unchanged.
+ */
+export function checkExpr(expr: Expr): Expr {
+  const bad = (problem: string): never => {
+    throw new FilterParseError(`Invalid filter expression: ${problem}`, {});
+  };
+  const name = (n: unknown): void => {
+    if (typeof n !== "string" || n.length === 0)
+      bad(`column name ${JSON.stringify(n)} is not a non-empty string`);
+    if ((n as string).includes("\u0000")) bad(`column name ${JSON.stringify(n)} contains a NUL character`);
+  };
+  const literal = (v: unknown): void => {
+    if (v === null || typeof v === "boolean" || typeof v === "bigint") return;
+    if (typeof v === "number") {
+      if (!Number.isFinite(v)) bad(`literal ${v} is not a finite number`);
+      return;
+    }
+    if (typeof v !== "string") bad(`literal ${String(v)} is not a string, number, bigint, boolean or null`);
+    if ((v as string).includes("\u0000")) bad(`string literal ${JSON.stringify(v)} contains a NUL character`);
+  };
+  const visit = (e: Expr, depth: number): void => {
+    if (depth > MAX_FILTER_DEPTH) bad(`it nests deeper than ${MAX_FILTER_DEPTH} levels`);
+    if (typeof e !== "object" || e === null) bad(`${String(e)} is not an expression`);
+    switch (e.kind) {
+      case "column":
+        name(e.name);
+        break;
+      case "literal":
+        literal(e.value);
+        break;
+      case "compare":
+        if (!["=", "!=", "<", "<=", ">", ">="].includes(e.op)) bad(`unknown comparison "${e.op}"`);
+        visit(e.left, depth + 1);
+        visit(e.right, depth + 1);
+        break;
+      case "and":
+      case "or":
+        if (!Array.isArray(e.args)) bad(`"${e.kind}" needs an args array`);
+        for (const a of e.args) visit(a, depth + 1);
+        break;
+      case "not":
+      case "isNull":
+        visit(e.arg, depth + 1);
+        break;
+      case "in":
+        name(e.column);
+        if (!Array.isArray(e.values)) bad(`"in" needs a values array`);
+        for (const v of e.values) literal(v);
+        break;
+      default:
+        bad(`unknown node kind ${JSON.stringify((e as { kind?: unknown }).kind)}`);
+    }
+  };
+  visit(expr, 0);
+  return expr;
+}
+
+function shownFilter(text: string): string {
+  const shown = text.length <= SHOWN_FILTER_LENGTH ? text : `${text.slice(0, SHOWN_FILTER_LENGTH)}…`;
+  return shown.replaceAll("\u0000", "\\0");
 }

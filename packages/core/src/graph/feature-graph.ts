@@ -3,9 +3,10 @@ import {
   FieldNotFoundError,
   FeatureConflictError,
   MissingFeatureDependencyError,
+  TableNameCollisionError,
   UnknownFeatureError,
 } from "../errors.js";
-import { FeatureKey, type FQFieldKey, compareParts, compareStrings } from "../keys.js";
+import { FeatureKey, type FQFieldKey, assertUserFeatureKey, compareParts, compareStrings } from "../keys.js";
 import type { FeatureDefinition, FeatureRef } from "../spec/define-feature.js";
 import { toFeatureKey } from "../spec/define-feature.js";
 import { DEFAULT_HASH_TRUNCATION, validateTruncation } from "../versioning/hash-algorithms.js";
@@ -32,6 +33,8 @@ export class FeatureGraph {
   readonly project: string;
   readonly hashTruncationLength: number;
   readonly #features = new Map<string, FeatureDefinition>();
+  /** Table name → feature key: `key.tableName` folds `-` into `_`, so two keys can share a table. */
+  readonly #tables = new Map<string, string>();
   #versions: GraphVersions | undefined;
 
   constructor(features: Iterable<FeatureDefinition> = [], options: FeatureGraphOptions = {}) {
@@ -40,9 +43,20 @@ export class FeatureGraph {
     for (const f of features) this.add(f);
   }
 
-  /** Register a feature. Rejects a different definition under a taken key, and any cycle it would close. */
+  /**
+   * Register a feature. Rejects a different definition under a taken key, a key whose table is
+   * another feature's or the store's own, and any cycle it would close.
+   */
   add(definition: FeatureDefinition, options: { onConflict?: OnConflict } = {}): this {
     const id = definition.key.toString();
+    assertUserFeatureKey(definition.key);
+    const table = definition.key.tableName;
+    const owner = this.#tables.get(table);
+    if (owner !== undefined && owner !== id)
+      throw new TableNameCollisionError(
+        `Features "${owner}" and "${id}" both map to table "${table}" ("-" and "_" are the same in table names); rename one of them`,
+        { feature: id, table, features: [owner, id] },
+      );
     const existing = this.#features.get(id);
     if (existing && existing !== definition) {
       if (definition.external && !existing.external) return this; // code-defined features win
@@ -64,6 +78,7 @@ export class FeatureGraph {
       else this.#features.delete(id);
       throw new CycleError(`Dependency cycle: ${cycle.join(" -> ")}`, { feature: id, cycle });
     }
+    this.#tables.set(table, id);
     this.#versions = undefined;
     return this;
   }
@@ -71,7 +86,14 @@ export class FeatureGraph {
   remove(ref: FeatureRef): void {
     const key = toFeatureKey(ref);
     if (!this.#features.delete(key.toString())) throw this.#unknown(key);
+    this.#tables.delete(key.tableName);
     this.#versions = undefined;
+  }
+
+  /** The feature stored in `table`, if any (table names are unique within a graph). */
+  featureOfTable(table: string): FeatureDefinition | undefined {
+    const id = this.#tables.get(table);
+    return id === undefined ? undefined : this.#features.get(id);
   }
 
   has(ref: FeatureRef): boolean {

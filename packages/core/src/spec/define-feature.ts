@@ -1,13 +1,20 @@
 import { z } from "zod";
-import { DuplicateFieldError, EmptyCodeVersionError, MetaxyError, ValidationError } from "../errors.js";
-import { parseFilter } from "../filters/filter-parser.js";
-import { FeatureKey, FieldKey, type KeyInput } from "../keys.js";
+import {
+  ColumnCollisionError,
+  DuplicateFieldError,
+  EmptyCodeVersionError,
+  MetaxyError,
+  ValidationError,
+} from "../errors.js";
+import { checkExpr, parseFilter } from "../filters/filter-parser.js";
+import { FeatureKey, FieldKey, type KeyInput, assertUserFeatureKey } from "../keys.js";
 import type { Expr } from "../plan/expression.js";
 import { formatFilterForVersion } from "../versioning/filter-version-format.js";
 import { FieldsMapping, fieldsMappingToJson } from "./fields-mapping.js";
 import type { IncrementKeys } from "./increment-keys.js";
 import { Lineage, lineageToJson } from "./lineage.js";
-import { SYSTEM_COLUMNS } from "./system-columns.js";
+import { ColumnNames, assertUserColumn } from "./reserved-columns.js";
+import { isSystemColumn } from "./system-columns.js";
 
 export const DEFAULT_CODE_VERSION = "__metaxy_initial__";
 /** Serialised form of "depends on all fields" (Python's `SpecialFieldDep.ALL`). */
@@ -192,19 +199,13 @@ export function defineFeature<
   }
   const key = FeatureKey.from(input.key);
   const feature = key.toString();
+  wrapKey(() => assertUserFeatureKey(key), feature);
   const fields = (input.fields ?? ["default"]).map((f) => normaliseField(f, feature));
-  const seen = new Set<string>();
-  for (const f of fields) {
-    const s = f.key.toString();
-    if (seen.has(s))
-      throw new DuplicateFieldError(`Duplicate field key found: "${s}" in feature "${feature}"`, {
-        feature,
-        field: s,
-      });
-    seen.add(s);
-  }
+  checkFieldKeys(fields, feature);
   const deps = (input.deps ?? []).map((d) => normaliseFeatureDep(d as FeatureDepInput, feature));
+  checkDependencySuffixes(deps, feature);
   const schema = input.schema as S;
+  for (const id of input.idColumns) assertUserColumn(feature, id, "id column");
   if (schema) {
     const shape = (schema as AnyZodObject).shape;
     for (const id of input.idColumns) {
@@ -214,13 +215,8 @@ export function defineFeature<
           column: id,
         });
     }
-    for (const column of Object.keys(shape)) {
-      if ((SYSTEM_COLUMNS as readonly string[]).includes(column))
-        throw new ValidationError(
-          `Feature "${feature}": schema column "${column}" is a system column; Metaxy fills it`,
-          { feature, column },
-        );
-    }
+    const columns = new ColumnNames(feature);
+    for (const column of Object.keys(shape)) columns.add(column, "schema column");
   }
   const spec: FeatureSpec = Object.freeze({
     key,
@@ -240,6 +236,48 @@ export function defineFeature<
     external: false,
     source: input.source ?? null,
   });
+}
+
+/** Field keys are unique, and so are their map entry names (`a/b_c` and `a_b/c` are both `a_b_c`). */
+function checkFieldKeys(fields: readonly FieldSpec[], feature: string): void {
+  const byKey = new Set<string>();
+  const byEntry = new Map<string, string>();
+  for (const f of fields) {
+    const s = f.key.toString();
+    if (byKey.has(s))
+      throw new DuplicateFieldError(`Duplicate field key found: "${s}" in feature "${feature}"`, {
+        feature,
+        field: s,
+      });
+    byKey.add(s);
+    const entry = f.key.toStructKey();
+    const other = byEntry.get(entry);
+    if (other !== undefined)
+      throw new DuplicateFieldError(
+        `Fields "${other}" and "${s}" of feature "${feature}" both map to the entry "${entry}" of metaxy_provenance_by_field; rename one of them`,
+        { feature, field: s, fields: [other, s] },
+      );
+    byEntry.set(entry, s);
+  }
+}
+
+/**
+ * Each dependency's system columns travel renamed with its key's suffix (`video/raw` →
+ * `__video_raw`), so two dependencies may not share one (`a/b_c` and `a_b/c` both give `__a_b_c`).
+ */
+function checkDependencySuffixes(deps: readonly FeatureDep[], feature: string): void {
+  const bySuffix = new Map<string, string>();
+  for (const d of deps) {
+    const dep = d.feature.toString();
+    const suffix = d.feature.toColumnSuffix();
+    const other = bySuffix.get(suffix);
+    if (other !== undefined && other !== dep)
+      throw new ColumnCollisionError(
+        `Feature "${feature}": dependencies "${other}" and "${dep}" both name their columns with the suffix "${suffix}"; rename one of them`,
+        { feature, dependencies: [other, dep] },
+      );
+    bySuffix.set(suffix, dep);
+  }
 }
 
 function jsonSchemaOf(schema: AnyZodObject): Record<string, unknown> {
@@ -298,6 +336,9 @@ function normaliseFeatureDep(input: FeatureDepInput, feature: string): FeatureDe
   };
   const rename = o.rename ?? null;
   const select = o.select ?? null;
+  // Renames onto system columns are InvalidRenameError at plan time; other reserved names here.
+  for (const to of Object.values(rename ?? {}))
+    if (!isSystemColumn(to)) assertUserColumn(feature, to, "rename target");
   if (select && rename) {
     const sources = new Set(Object.keys(rename));
     const targets = new Set(Object.values(rename));
@@ -311,21 +352,16 @@ function normaliseFeatureDep(input: FeatureDepInput, feature: string): FeatureDe
   const filterStrings: string[] = [];
   const filterExprs: Expr[] = [];
   for (const f of o.filters ?? []) {
-    if (typeof f === "string") {
-      try {
-        filterExprs.push(parseFilter(f));
-      } catch (e) {
-        if (MetaxyError.isInstance(e)) {
-          e.details.feature = feature;
-          e.details.dependency = upstream.toString();
-        }
-        throw e;
+    try {
+      filterExprs.push(typeof f === "string" ? parseFilter(f) : checkExpr(f));
+    } catch (e) {
+      if (MetaxyError.isInstance(e)) {
+        e.details.feature = feature;
+        e.details.dependency = upstream.toString();
       }
-      filterStrings.push(f);
-    } else {
-      filterExprs.push(f);
-      filterStrings.push(formatFilterForVersion(f));
+      throw e;
     }
+    filterStrings.push(typeof f === "string" ? f : formatFilterForVersion(f));
   }
   return Object.freeze({
     feature: upstream,

@@ -1,4 +1,4 @@
-import { ValidationError } from "../errors.js";
+import { InvalidStageIdError, ValidationError } from "../errors.js";
 import type { IncrementCounts, IncrementKind } from "../plan/resolve-update-plan.js";
 import type { FeatureDefinition } from "../spec/define-feature.js";
 import type { IncrementSource, StagedIncrementSource } from "./backend.js";
@@ -90,6 +90,7 @@ export class Increment<F = FeatureDefinition, Extra = unknown> implements AsyncD
 
   /** Materialises the increment under `stageId` so that workers can page through it by batch number. */
   async stage(stageId: string): Promise<StagedIncrement<F, Extra>> {
+    assertStageId(stageId);
     const staged = await openOnly(this.#isOpen, `staging "${this.feature}"`, () =>
       this.#source.stage(stageId),
     );
@@ -120,11 +121,18 @@ export class StagedIncrement<F = FeatureDefinition, Extra = unknown> {
     return openOnly(this.#isOpen, `counting stage "${this.stageId}"`, () => this.#source.counts());
   }
   async batchCount(batchSize: number): Promise<number> {
+    const size = batchSizeOf({ batchSize });
     const c = await this.counts();
-    return Math.ceil((c.new + c.stale) / batchSize);
+    return Math.ceil((c.new + c.stale) / size);
   }
   /** Batch `index` (0-based) of the rows to process. */
-  batch(index: number, batchSize: number): Promise<IncrementRow<F, Extra>[]> {
+  async batch(index: number, batchSize: number): Promise<IncrementRow<F, Extra>[]> {
+    batchSizeOf({ batchSize });
+    if (!Number.isInteger(index) || index < 0)
+      throw new ValidationError(`Batch index must be a non-negative integer, got ${index}`, {
+        stageId: this.stageId,
+        index,
+      });
     return openOnly(
       this.#isOpen,
       `reading batch ${index} of stage "${this.stageId}"`,
@@ -138,6 +146,22 @@ export class StagedIncrement<F = FeatureDefinition, Extra = unknown> {
   drop(): Promise<void> {
     return this.#source.drop();
   }
+}
+
+/** Longest stage id: backends name tables after stage ids. */
+export const MAX_STAGE_ID_LENGTH = 256;
+
+/**
+ * A stage id is any non-empty string of at most {@link MAX_STAGE_ID_LENGTH} characters. Ids are
+ * compared exactly: `run-1`, `run_1` and `Run-1` are three stages on every backend (a backend
+ * naming tables after ids must map them injectively, case included).
+ */
+export function assertStageId(stageId: unknown): asserts stageId is string {
+  if (typeof stageId !== "string" || stageId.length === 0 || stageId.length > MAX_STAGE_ID_LENGTH)
+    throw new InvalidStageIdError(
+      `A stage id must be a non-empty string of at most ${MAX_STAGE_ID_LENGTH} characters, got ${typeof stageId === "string" ? `${stageId.length} characters` : typeof stageId}`,
+      { stageId: typeof stageId === "string" ? stageId.slice(0, MAX_STAGE_ID_LENGTH) : String(stageId) },
+    );
 }
 
 function batchSizeOf(options: BatchOptions): number {

@@ -8,7 +8,7 @@ import {
 } from "../errors.js";
 import { parseFilters } from "../filters/filter-parser.js";
 import type { FeatureGraph } from "../graph/feature-graph.js";
-import type { FeatureKey } from "../keys.js";
+import { type FeatureKey, assertUserFeatureKey } from "../keys.js";
 import { buildResolveUpdatePlan, upstreamReads } from "../plan/build-plan.js";
 import { type Expr, and, eq } from "../plan/expression.js";
 import type { ReadQuery } from "../plan/read-query.js";
@@ -18,6 +18,7 @@ import { DELETED_AT, FEATURE_VERSION, MATERIALIZATION_ID } from "../spec/system-
 import type { HashAlgorithm } from "../versioning/hash-algorithms.js";
 import { assertHashAlgorithm, initHashing, isXxhash } from "../versioning/hash-algorithms.js";
 import { type AccessMode, type Backend, type TableWrite, assertSpecificationVersion } from "./backend.js";
+import { checkedBackend } from "./checked-backend.js";
 import { assertFallbackAlgorithms, findInFallbacks, upstreamSource } from "./fallback-stores.js";
 import {
   type PushOptions,
@@ -29,7 +30,7 @@ import {
 import { writeFingerprint } from "./idempotency.js";
 import { whileOpen } from "./open-guard.js";
 import { TableLocks } from "./table-locks.js";
-import { Increment, StagedIncrement } from "./increment.js";
+import { Increment, StagedIncrement, assertStageId } from "./increment.js";
 import type { FeatureColumn, FeatureRow, ReadRow, SampleRow } from "./row-types.js";
 import type { GraphSnapshotSummary, PushResult } from "./system-tables.js";
 import { prepareWrite } from "./write-preparation.js";
@@ -127,7 +128,8 @@ export class MetadataStore implements AsyncDisposable {
   readonly #locks = new TableLocks();
 
   private constructor(backend: Backend, options: MetadataStoreOptions) {
-    this.backend = backend;
+    // Checks queries against stored schemas and types every engine error (checked-backend.ts).
+    this.backend = checkedBackend(backend, options.graph);
     this.graph = options.graph;
     this.#mode = options.mode ?? "w";
     this.name = options.name;
@@ -156,7 +158,7 @@ export class MetadataStore implements AsyncDisposable {
     const store = new MetadataStore(backend, options);
     options.graph.validate();
     if (isXxhash(store.hashAlgorithm)) await initHashing();
-    await backend.open(store.#mode);
+    await store.backend.open(store.#mode);
     store.#open = true;
     return store;
   }
@@ -335,6 +337,7 @@ export class MetadataStore implements AsyncDisposable {
   async findStoreFor(feature: FeatureRef, checkFallback = true): Promise<MetadataStore | null> {
     this.#assertOpen();
     const key = toFeatureKey(feature);
+    assertUserFeatureKey(key);
     if (await this.backend.tableExists(key.tableName)) return this;
     return checkFallback ? findInFallbacks(this.fallbackStores, key) : null;
   }
@@ -472,6 +475,7 @@ export class MetadataStore implements AsyncDisposable {
     stageId: string,
   ): Promise<StagedIncrement<F, Extra>> {
     this.#assertOpen();
+    assertStageId(stageId);
     return new StagedIncrement<F, Extra>(await this.backend.openStage(stageId), () => this.#open);
   }
 
@@ -523,8 +527,7 @@ export class MetadataStore implements AsyncDisposable {
   async dropFeature(feature: FeatureRef): Promise<void> {
     this.#assertWritable();
     const key = toFeatureKey(feature);
-    if (key.isSystem)
-      throw new ValidationError(`Cannot drop system feature "${key}"`, { feature: key.toString() });
+    assertUserFeatureKey(key); // never a system table, nor one a key aliases (`metaxy_system/...`)
     await this.backend.dropTable(key.tableName);
   }
 

@@ -20,6 +20,7 @@ import {
 import type { HashAlgorithm } from "../versioning/hash-algorithms.js";
 import { recordProvenance } from "../versioning/record-hash.js";
 import { tupleKey } from "../engine/row-keys.js";
+import { ColumnNames } from "../spec/reserved-columns.js";
 import type { TableSchema } from "./backend.js";
 
 export interface PrepareWriteOptions {
@@ -217,6 +218,8 @@ class ColumnTypes {
   readonly #types: Record<string, ColumnType>;
   /** Columns whose type this write inferred (and may still widen). */
   readonly #inferred = new Set<string>();
+  /** Every column name so far, to reject new ones that are reserved or differ from one only in case. */
+  readonly #names: ColumnNames;
 
   constructor(
     readonly feature: string,
@@ -224,13 +227,16 @@ class ColumnTypes {
     existing: TableSchema | null,
   ) {
     this.#types = { ...(declared ?? {}), ...(existing ?? {}) };
+    this.#names = new ColumnNames(feature, Object.keys(this.#types));
   }
 
   check(row: Row, index: number): void {
     for (const k in row) {
       const v = row[k];
-      if (v === null || v === undefined || isSystemColumn(k)) continue;
+      if (isSystemColumn(k)) continue;
       const type = this.#types[k];
+      if (type === undefined) this.#names.add(k, "column", index);
+      if (v === null || v === undefined) continue;
       if (type === undefined) {
         this.#types[k] = inferType(v);
         this.#inferred.add(k);
