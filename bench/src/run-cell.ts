@@ -163,8 +163,8 @@ async function verify(): Promise<Record<string, unknown>> {
         out.library_counts = counts;
 
         // The library's increment, staged under a known name (public API: `Increment.stage`), vs the floor.
-        await inc.stage("bench_verify");
-        const inc_ = q("metaxy_stage__bench_verify");
+        await inc.stage("bench-verify");
+        const inc_ = q("metaxy_stage__bench-verify");
         await raw.run(floorSql(bench, phase === "stale"));
         const floorCounts = { new: 0, stale: 0, orphaned: 0 } as Record<string, number>;
         for (const [st, cnt] of (

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { duckdb } from "@metaxy/backend-duckdb";
 import { type FeatureGraph, MetadataStore } from "@metaxy/core";
-import { Client, Connection } from "@temporalio/client";
+import type { Client } from "@temporalio/client";
+import { TestWorkflowEnvironment } from "@temporalio/testing";
 import { DefaultLogger, NativeConnection, Runtime } from "@temporalio/worker";
 
 export const ADDRESS = `127.0.0.1:${process.env.METAXY_TEMPORAL_PORT ?? "7233"}`;
@@ -19,9 +20,10 @@ export async function openStore(path: string, graph: FeatureGraph): Promise<Meta
   return MetadataStore.open(duckdb({ path }), { graph });
 }
 
+/** A client on the real dev server that `scripts/services/temporal.sh` started (global setup). */
 export async function temporalClient(): Promise<{ client: Client; close(): Promise<void> }> {
-  const connection = await Connection.connect({ address: ADDRESS });
-  return { client: new Client({ connection }), close: () => connection.close() };
+  const env = await TestWorkflowEnvironment.createFromExistingServer({ address: ADDRESS });
+  return { client: env.client, close: () => env.teardown() };
 }
 
 export const workerConnection = () => NativeConnection.connect({ address: ADDRESS });
