@@ -9,8 +9,8 @@ import {
   columnTypesOfSchema,
   compareStrings,
   defineFeature,
-  tableSchemaOf,
 } from "@metaxy/core";
+import { tableSchemaOf } from "@metaxy/core/backend";
 import { duckdbDialect } from "@metaxy/backend-duckdb";
 import { z } from "zod";
 

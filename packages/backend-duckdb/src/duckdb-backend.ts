@@ -1,30 +1,32 @@
 import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import {
   type AccessMode,
-  BACKEND_SPEC_VERSION,
   type Backend,
   type BackendCapabilities,
   type Expr,
   type HashAlgorithm,
   type IncrementCounts,
   type IncrementKind,
-  type IncrementSource,
   type InlineRows,
   MetadataStoreError,
-  type ReadQuery,
   type ResolveUpdatePlan,
   type Row,
-  type StagedIncrementSource,
   TableNotFoundError,
+  type ColumnType,
+  IdempotencyConflictError,
+} from "@metaxy/core";
+import {
+  BACKEND_SPEC_VERSION,
+  type IncrementSource,
+  type ReadQuery,
+  type StagedIncrementSource,
   type TableSchema,
   type TableWrite,
   type TombstoneValues,
-  type ColumnType,
-  IdempotencyConflictError,
   compileExpr,
   inferType,
   sqlLiteral,
-} from "@metaxy/core";
+} from "@metaxy/core/backend";
 import { duckdbDialect, q, s } from "./duckdb-dialect.js";
 import { acquireDatabase, releaseDatabase } from "./duckdb-databases.js";
 import { type AppendPart, DuckDBDriver } from "./duckdb-driver.js";

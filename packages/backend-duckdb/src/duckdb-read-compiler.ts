@@ -1,4 +1,5 @@
-import { DELETED_AT, FEATURE_VERSION, type ReadQuery, UPDATED_AT, compileExpr } from "@metaxy/core";
+import { DELETED_AT, FEATURE_VERSION, UPDATED_AT } from "@metaxy/core";
+import { type ReadQuery, compileExpr } from "@metaxy/core/backend";
 import { q, s } from "./duckdb-dialect.js";
 
 const exprContext = { quoteIdent: q };

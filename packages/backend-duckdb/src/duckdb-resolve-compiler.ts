@@ -8,9 +8,9 @@ import {
   type ExpectedFromUpstreams,
   type JoinKind,
   type ResolveUpdatePlan,
-  compileExpr,
   exprColumns,
 } from "@metaxy/core";
+import { compileExpr } from "@metaxy/core/backend";
 import { duckdbDialect as d, q, s } from "./duckdb-dialect.js";
 import { compileRead } from "./duckdb-read-compiler.js";
 

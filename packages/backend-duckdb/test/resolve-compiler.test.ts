@@ -7,8 +7,8 @@ import {
   type ResolveUpdatePlan,
   type Row,
   defineFeature,
-  evaluateResolveUpdate,
 } from "@metaxy/core";
+import { evaluateResolveUpdate } from "@metaxy/core/backend";
 import { describe, expect, it } from "vitest";
 import { compileResolveUpdate, duckdb } from "../src/index.js";
 

@@ -1,12 +1,7 @@
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
-import {
-  type AccessMode,
-  type MetadataStore,
-  type ResolvedMetaxyConfig,
-  loadConfig,
-  openStore,
-} from "@metaxy/core";
+import type { AccessMode, MetadataStore } from "@metaxy/core";
+import { type ResolvedMetaxyConfig, loadConfig, openStore } from "@metaxy/core/node";
 import { CliError } from "./errors.js";
 import { toJson } from "./output/json.js";
 import { Progress } from "./output/progress.js";

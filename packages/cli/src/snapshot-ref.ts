@@ -1,4 +1,5 @@
-import type { FeatureGraph, MetadataStore, ResolvedMetaxyConfig } from "@metaxy/core";
+import type { FeatureGraph, MetadataStore } from "@metaxy/core";
+import type { ResolvedMetaxyConfig } from "@metaxy/core/node";
 import { MetaxyError } from "@metaxy/core";
 import { CliError } from "./errors.js";
 

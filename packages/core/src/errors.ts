@@ -31,6 +31,7 @@ export type MetaxyErrorCode =
   | "STORE_NOT_OPEN"
   | "TABLE_NOT_FOUND"
   | "HASH_ALGORITHM_NOT_SUPPORTED"
+  | "HASHING_NOT_READY"
   | "ROOT_FEATURE_WITHOUT_SAMPLES"
   | "STORE_LOCKED"
   | "INVALID_CONFIG"
@@ -162,6 +163,8 @@ export class HashAlgorithmNotSupportedError extends defineError(
   "HashAlgorithmNotSupportedError",
   "HASH_ALGORITHM_NOT_SUPPORTED",
 ) {}
+/** xxhash was used synchronously before its WebAssembly module was loaded (`initHashing()`). */
+export class HashingNotReadyError extends defineError("HashingNotReadyError", "HASHING_NOT_READY") {}
 /** A root feature was resolved without `samples`. */
 export class RootFeatureWithoutSamplesError extends defineError(
   "RootFeatureWithoutSamplesError",

@@ -1,3 +1,6 @@
+// The main entry: everything to define features and graphs and to use a MetadataStore. It imports
+// no Node built-in and awaits nothing at load, so that it bundles for workflow sandboxes and
+// browsers. Node-only parts: `@metaxy/core/node`; the backend contract: `@metaxy/core/backend`.
 export * from "./errors.js";
 export {
   FeatureKey,
@@ -59,6 +62,7 @@ export {
 export {
   HASH_ALGORITHMS,
   DEFAULT_HASH_TRUNCATION,
+  initHashing,
   hashString,
   truncatedHash,
   assertHashAlgorithm,
@@ -75,9 +79,6 @@ export { pythonJsonDumps } from "./versioning/python-json.js";
 export { formatFilterForVersion } from "./versioning/filter-version-format.js";
 export * from "./plan/expression.js";
 export { parseFilter, parseFilters, checkExpr, MAX_FILTER_DEPTH } from "./filters/filter-parser.js";
-export { evaluateExpr, matchesAll } from "./engine/evaluate-expression.js";
-export { compileExpr, sqlLiteral, type SqlExprContext } from "./sql/compile-expression.js";
-export type { ReadQuery } from "./plan/read-query.js";
 export type {
   ResolveUpdatePlan,
   ExpectedFromUpstreams,
@@ -95,26 +96,8 @@ export type {
   IncrementCounts,
 } from "./plan/resolve-update-plan.js";
 export { INCREMENT_KINDS } from "./plan/resolve-update-plan.js";
-export {
-  buildResolveUpdatePlan,
-  upstreamReads,
-  type BuildPlanOptions,
-  type UpstreamSource,
-} from "./plan/build-plan.js";
-export { evaluateResolveUpdate, type EvaluatedIncrement, type LoadRows } from "./engine/reference-engine.js";
-export { readLatest } from "./engine/read-latest.js";
-export { tupleKey, compareValues } from "./engine/row-keys.js";
-export {
-  BACKEND_SPEC_VERSION,
-  type AccessMode,
-  type TableWrite,
-  type TombstoneValues,
-  type Backend,
-  type BackendCapabilities,
-  type IncrementSource,
-  type StagedIncrementSource,
-  type TableSchema,
-} from "./store/backend.js";
+// The contract's own types, since the store's API names them; the rest of it is `@metaxy/core/backend`.
+export type { AccessMode, Backend, BackendCapabilities } from "./store/backend.js";
 export {
   Increment,
   StagedIncrement,
@@ -144,15 +127,7 @@ export type {
   WriteSystemColumns,
 } from "./store/row-types.js";
 export type { IncrementKeys } from "./spec/increment-keys.js";
-export { prepareWrite, tableSchemaOf, inferType, valueFits } from "./store/write-preparation.js";
-export { writeFingerprint } from "./store/idempotency.js";
-export {
-  FEATURE_VERSIONS_KEY,
-  EVENTS_KEY,
-  FEATURE_VERSIONS_SCHEMA,
-  type PushResult,
-  type GraphSnapshotSummary,
-} from "./store/system-tables.js";
+export type { PushResult, GraphSnapshotSummary } from "./store/system-tables.js";
 export { memory, type MemoryBackendOptions } from "./backends/memory.js";
 export {
   defineConfig,
@@ -161,19 +136,4 @@ export {
   type MetaxyConfig,
   type StoreConfig,
 } from "./config/define-config.js";
-export {
-  loadConfig,
-  resolveConfig,
-  findConfigFile,
-  openStore,
-  storeConfigOf,
-  CONFIG_FILE_NAMES,
-  type LoadConfigOptions,
-  type ConfigOverrides,
-  type ImportModule,
-  type ConfigEnv,
-  type OpenStoreOptions,
-  type ResolvedMetaxyConfig,
-  type ResolvedStoreConfig,
-} from "./config/load-config.js";
 export { type FailureInfo, failedRecordsTable } from "./store/failed-records.js";

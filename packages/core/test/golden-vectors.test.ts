@@ -1,11 +1,12 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   FeatureGraph,
   featureFromSpecJson,
   fieldProvenance,
   fieldProvenanceConcat,
+  initHashing,
   recordProvenance,
   specVersionOfJson,
   definitionVersionOf,
@@ -28,6 +29,8 @@ const records = readdirSync(dir)
   );
 
 describe("golden vectors", () => {
+  beforeAll(() => initHashing());
+
   it("has records", () => expect(records.length).toBeGreaterThan(0));
 
   for (const { file, i, r } of records) {

@@ -1,4 +1,5 @@
-import type { Backend, ReadQuery, Row } from "@metaxy/core";
+import type { Backend, Row } from "@metaxy/core";
+import type { ReadQuery } from "@metaxy/core/backend";
 import { videoGraph } from "../fixtures/graphs.js";
 import { collect, fieldHash, provenanceColumns, rawRows } from "../fixtures/rows.js";
 import {

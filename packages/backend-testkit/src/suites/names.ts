@@ -7,9 +7,9 @@ import {
   type MetadataStore,
   type Row,
   SYSTEM_COLUMN_TYPES,
-  type TableSchema,
   defineFeature,
 } from "@metaxy/core";
+import type { TableSchema } from "@metaxy/core/backend";
 import { z } from "zod";
 import { videoGraph } from "../fixtures/graphs.js";
 import { rawRows } from "../fixtures/rows.js";

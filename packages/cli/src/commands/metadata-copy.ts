@@ -2,12 +2,11 @@ import {
   type FeatureKey,
   type MetadataStore,
   MetaxyError,
-  type ResolvedMetaxyConfig,
   columnTypesOfSchema,
-  openStore,
   parseFilters,
-  tableSchemaOf,
 } from "@metaxy/core";
+import { tableSchemaOf } from "@metaxy/core/backend";
+import { type ResolvedMetaxyConfig, openStore } from "@metaxy/core/node";
 import type { Command } from "commander";
 import { type Context, PLAIN_FORMATS } from "../context.js";
 import { CliError } from "../errors.js";

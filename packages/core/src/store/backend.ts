@@ -1,3 +1,4 @@
+import { BackendSpecVersionError } from "../errors.js";
 import type { Expr } from "../plan/expression.js";
 import type { ReadQuery } from "../plan/read-query.js";
 import type { IncrementCounts, IncrementKind, ResolveUpdatePlan, Row } from "../plan/resolve-update-plan.js";
@@ -6,6 +7,20 @@ import type { HashAlgorithm } from "../versioning/hash-algorithms.js";
 
 /** Version of this contract; backends declare the one they implement. */
 export const BACKEND_SPEC_VERSION = "v2";
+
+/**
+ * Refuses a backend built against another version of this contract (e.g. a backend package that
+ * brought its own, older or newer, copy of `@metaxy/core`).
+ */
+export function assertSpecificationVersion(backend: Backend): void {
+  const found = (backend as { specificationVersion?: unknown }).specificationVersion;
+  if (found === BACKEND_SPEC_VERSION) return;
+  const kind = typeof backend?.kind === "string" ? backend.kind : "(unnamed)";
+  throw new BackendSpecVersionError(
+    `Backend "${kind}" implements backend contract ${found === undefined ? "(none declared)" : JSON.stringify(found)}, but this @metaxy/core expects "${BACKEND_SPEC_VERSION}": install versions of the backend and of @metaxy/core that match`,
+    { backend: kind, expected: BACKEND_SPEC_VERSION, found: found ?? null },
+  );
+}
 
 export type AccessMode = "r" | "w";
 

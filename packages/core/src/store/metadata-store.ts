@@ -16,8 +16,8 @@ import type { ResolveUpdatePlan, Row } from "../plan/resolve-update-plan.js";
 import { type FeatureDefinition, type FeatureRef, toFeatureKey } from "../spec/define-feature.js";
 import { DELETED_AT, FEATURE_VERSION, MATERIALIZATION_ID } from "../spec/system-columns.js";
 import type { HashAlgorithm } from "../versioning/hash-algorithms.js";
-import { assertHashAlgorithm } from "../versioning/hash-algorithms.js";
-import type { AccessMode, Backend, TableWrite } from "./backend.js";
+import { assertHashAlgorithm, initHashing, isXxhash } from "../versioning/hash-algorithms.js";
+import { type AccessMode, type Backend, type TableWrite, assertSpecificationVersion } from "./backend.js";
 import { checkedBackend } from "./checked-backend.js";
 import { assertFallbackAlgorithms, findInFallbacks, upstreamSource } from "./fallback-stores.js";
 import {
@@ -154,8 +154,10 @@ export class MetadataStore implements AsyncDisposable {
 
   /** Opens a store on `backend`. Close it with `await using` or `close()`. */
   static async open(backend: Backend, options: MetadataStoreOptions): Promise<MetadataStore> {
+    assertSpecificationVersion(backend);
     const store = new MetadataStore(backend, options);
     options.graph.validate();
+    if (isXxhash(store.hashAlgorithm)) await initHashing();
     await store.backend.open(store.#mode);
     store.#open = true;
     return store;

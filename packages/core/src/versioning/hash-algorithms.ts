@@ -1,6 +1,7 @@
-import { createHash } from "node:crypto";
 import xxhash from "xxhash-wasm";
-import { HashAlgorithmNotSupportedError, ValidationError } from "../errors.js";
+import { HashAlgorithmNotSupportedError, HashingNotReadyError, ValidationError } from "../errors.js";
+import { md5Hex } from "./md5.js";
+import { sha256Hex } from "./sha256.js";
 
 /** Record-level hash algorithms (SPEC §2.3). Definition-level versions always use SHA-256. */
 export const HASH_ALGORITHMS = ["xxhash64", "xxhash32", "md5", "sha256"] as const;
@@ -9,20 +10,72 @@ export type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
 /** Minimum and default `hashTruncationLength` (SPEC §2.2). */
 export const DEFAULT_HASH_TRUNCATION = 8;
 
-const xx = await xxhash();
 const encoder = new TextEncoder();
+
+interface NodeCrypto {
+  createHash(algorithm: string): {
+    update(data: string, encoding: "utf8"): NodeCryptoHash;
+    digest(encoding: "hex"): string;
+  };
+}
+type NodeCryptoHash = ReturnType<NodeCrypto["createHash"]>;
+
+// On Node (>= 20.16) its native digests are several times faster than the plain-JS ones. They are
+// looked up at run time, not imported, so that bundlers for workflow sandboxes and browsers see no
+// `node:` import; where there is no `process.getBuiltinModule` the plain-JS digests (same output) run.
+const nodeCrypto = (
+  globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+).process?.getBuiltinModule?.("node:crypto") as NodeCrypto | undefined;
+
+type XXHash = Awaited<ReturnType<typeof xxhash>>;
+let xx: XXHash | undefined;
+let xxLoading: Promise<void> | undefined;
+
+/**
+ * Loads the WebAssembly xxhash (once; later calls return at once). `MetadataStore.open` awaits it
+ * for stores that hash with xxhash; call it yourself before computing xxhash64/xxhash32 hashes
+ * outside a store (`hashString`, `fieldProvenance`, ...). md5 and sha256 need no set-up.
+ */
+export function initHashing(): Promise<void> {
+  xxLoading ??= xxhash().then(
+    (api) => {
+      xx = api;
+    },
+    (e: unknown) => {
+      xxLoading = undefined;
+      throw e;
+    },
+  );
+  return xxLoading;
+}
+
+export function isXxhash(algorithm: HashAlgorithm): algorithm is "xxhash64" | "xxhash32" {
+  return algorithm === "xxhash64" || algorithm === "xxhash32";
+}
+
+function xxhashApi(algorithm: HashAlgorithm): XXHash {
+  if (xx) return xx;
+  throw new HashingNotReadyError(
+    `Hash algorithm "${algorithm}" is not loaded yet: \`await initHashing()\` first (opening a MetadataStore that uses it does so)`,
+    { algorithm },
+  );
+}
 
 /** Full rendering: lowercase hex for md5/sha256, unsigned decimal for xxhash (seed 0). */
 export function hashString(algorithm: HashAlgorithm, input: string): string {
   switch (algorithm) {
     case "md5":
-      return createHash("md5").update(input, "utf8").digest("hex");
+      return nodeCrypto
+        ? nodeCrypto.createHash("md5").update(input, "utf8").digest("hex")
+        : md5Hex(encoder.encode(input));
     case "sha256":
-      return createHash("sha256").update(input, "utf8").digest("hex");
+      return nodeCrypto
+        ? nodeCrypto.createHash("sha256").update(input, "utf8").digest("hex")
+        : sha256Hex(encoder.encode(input));
     case "xxhash64":
-      return xx.h64Raw(encoder.encode(input), 0n).toString(10);
+      return xxhashApi(algorithm).h64Raw(encoder.encode(input), 0n).toString(10);
     case "xxhash32":
-      return (xx.h32Raw(encoder.encode(input), 0) >>> 0).toString(10);
+      return (xxhashApi(algorithm).h32Raw(encoder.encode(input), 0) >>> 0).toString(10);
     default:
       throw new HashAlgorithmNotSupportedError(`Hash algorithm "${algorithm}" is not supported`, {
         algorithm,
@@ -46,11 +99,16 @@ export function validateTruncation(length: number | null | undefined): number {
   return n;
 }
 
-/** Incremental SHA-256 over concatenated strings, truncated: the definition-level recipe. */
+/** SHA-256 over concatenated strings, truncated: the definition-level recipe. */
 export function sha256Parts(parts: Iterable<string>, truncation: number): string {
-  const h = createHash("sha256");
-  for (const p of parts) h.update(p, "utf8");
-  return h.digest("hex").slice(0, truncation);
+  if (nodeCrypto) {
+    const h = nodeCrypto.createHash("sha256");
+    for (const p of parts) h.update(p, "utf8");
+    return h.digest("hex").slice(0, truncation);
+  }
+  let joined = "";
+  for (const p of parts) joined += p;
+  return sha256Hex(encoder.encode(joined)).slice(0, truncation);
 }
 
 export function assertHashAlgorithm(value: string): asserts value is HashAlgorithm {
