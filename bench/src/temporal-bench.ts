@@ -70,14 +70,8 @@ export async function runTemporalBench(opts: TemporalBenchOptions): Promise<Reco
     const n = opts.batches * opts.batchSize;
     const f = videoFeatures();
     const compute: Record<string, ComputeFn> = { "video/transcript": (rows) => model(rows, opts.msPerRow) };
-    const metaxyMs: number[] = [];
-    const bareMs: number[] = [];
-    for (let round = 0; round < opts.rounds; round++) {
-      // Metaxy: resolve + stage n new records, fan out, write each batch back, drop the stage.
-      const path = join(dir, `round-${round}.duckdb`);
-      await using store = await MetadataStore.open(duckdb({ path }), { graph: f.graph });
-      await store.write(f.raw, rawRows(n) as never);
-      const taskQueue = `bench-metaxy-${Date.now()}-${round}`;
+    /** One `materializeFeature` of the transcripts on a worker over `store`, timed from start to result. */
+    const materialize = async (store: MetadataStore, taskQueue: string) => {
       const worker = await createMetaxyWorker({
         store,
         compute,
@@ -85,14 +79,24 @@ export async function runTemporalBench(opts: TemporalBenchOptions): Promise<Reco
         connection: workerConnection,
         workflowBundle: metaxyBundle,
       });
-      let t = performance.now();
+      const t = performance.now();
       const handle = await startMaterialization(
         client,
         { feature: "video/transcript", batchSize: opts.batchSize, window: opts.window },
         { taskQueue },
       );
       const result = await worker.runUntil(handle.result());
-      metaxyMs.push(performance.now() - t);
+      return { result, ms: performance.now() - t };
+    };
+    const metaxyMs: number[] = [];
+    const bareMs: number[] = [];
+    for (let round = 0; round < opts.rounds; round++) {
+      // Metaxy: resolve + stage n new records, fan out, write each batch back, drop the stage.
+      const path = join(dir, `round-${round}.duckdb`);
+      await using store = await MetadataStore.open(duckdb({ path }), { graph: f.graph });
+      await store.write(f.raw, rawRows(n) as never);
+      const { result, ms: metaxyRun } = await materialize(store, `bench-metaxy-${Date.now()}-${round}`);
+      metaxyMs.push(metaxyRun);
       if (result.processed !== n) throw new Error(`materializeFeature processed ${result.processed} of ${n}`);
 
       // Bare: the same window of activities and the same compute on rows built in the activity.
@@ -108,7 +112,7 @@ export async function runTemporalBench(opts: TemporalBenchOptions): Promise<Reco
           },
         } satisfies BareActivities,
       });
-      t = performance.now();
+      const t = performance.now();
       const processed = await bareWorker.runUntil(
         client.workflow.execute("bareFanOut", {
           taskQueue: bareQueue,
@@ -139,22 +143,7 @@ export async function runTemporalBench(opts: TemporalBenchOptions): Promise<Reco
         })) as never,
       );
       await store.write(f.raw, rawRows(opts.e2eRecords, "remastered-") as never);
-      const taskQueue = `bench-e2e-${Date.now()}`;
-      const worker = await createMetaxyWorker({
-        store,
-        compute,
-        taskQueue,
-        connection: workerConnection,
-        workflowBundle: metaxyBundle,
-      });
-      const t = performance.now();
-      const handle = await startMaterialization(
-        client,
-        { feature: "video/transcript", batchSize: opts.batchSize, window: opts.window },
-        { taskQueue },
-      );
-      const result = await worker.runUntil(handle.result());
-      const ms = performance.now() - t;
+      const { result, ms } = await materialize(store, `bench-e2e-${Date.now()}`);
       if (result.stale !== opts.e2eRecords || result.processed !== opts.e2eRecords)
         throw new Error(`end-to-end run: ${JSON.stringify(result)}`);
       e2e = {
