@@ -2,7 +2,7 @@ import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance } from "@duc
 import { MetadataStoreError, type Row, StoreClosedError, StoreLockedError } from "@metaxy/core";
 import { q } from "./duckdb-dialect.js";
 import { appendValue, rowsFromChunk } from "./duckdb-values.js";
-import { registerXxhashFunctions } from "./xxhash-functions.js";
+import { loadXxhash, registerXxhashFunctions } from "./xxhash-functions.js";
 
 /**
  * Connection lifecycle and statement execution for one DuckDB database (file or `:memory:`).
@@ -50,6 +50,7 @@ export class DuckDBDriver {
       );
     }
     this.#connection = await this.#instance.connect();
+    await loadXxhash();
     registerXxhashFunctions(this.#connection);
   }
 
