@@ -14,22 +14,8 @@ export {
   type TombstoneValues,
 } from "./store/backend.js";
 export type { ReadQuery } from "./plan/read-query.js";
-export type {
-  ResolveUpdatePlan,
-  ExpectedFromUpstreams,
-  ExpectedFromSamples,
-  UpstreamInput,
-  UpstreamColumn,
-  InlineRows,
-  UpstreamLineage,
-  JoinKind,
-  JoinedColumn,
-  PlannedField,
-  ParentFieldRef,
-  Row,
-  IncrementKind,
-  IncrementCounts,
-} from "./plan/resolve-update-plan.js";
+// Every type of the plan a backend interprets (the main entry re-exports the same ones).
+export type * from "./plan/resolve-update-plan.js";
 export {
   buildResolveUpdatePlan,
   upstreamReads,
