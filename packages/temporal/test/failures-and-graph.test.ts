@@ -1,43 +1,19 @@
-import type { MetadataStore, Row } from "@metaxy/core";
+import type { Row } from "@metaxy/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  bundleMetaxyWorkflows,
-  type ComputeFn,
-  createMetaxyWorker,
-  startGraphMaterialization,
-  startMaterialization,
-} from "../src/index.js";
+import { bundleMetaxyWorkflows, startGraphMaterialization, startMaterialization } from "../src/index.js";
 import {
   countingCompute,
   openStore,
   temporalClient,
   tempStorePath,
-  uniqueQueue,
   videoGraph,
   videoSamples,
-  workerConnection,
+  withWorker,
 } from "./fixtures.js";
 
 const { client, close } = await temporalClient();
 afterAll(close);
 beforeAll(() => bundleMetaxyWorkflows(), 60_000);
-
-async function withWorker<T>(
-  store: MetadataStore,
-  compute: Record<string, ComputeFn>,
-  samples: Row[] | null,
-  run: (taskQueue: string) => Promise<T>,
-): Promise<T> {
-  const taskQueue = uniqueQueue("fg");
-  const worker = await createMetaxyWorker({
-    store,
-    compute,
-    samples: samples ? { "video/raw": () => samples } : undefined,
-    taskQueue,
-    connection: await workerConnection(),
-  });
-  return worker.runUntil(run(taskQueue));
-}
 
 describe("failed records", () => {
   it("a batch that always fails: the run completes, its records are set aside until their upstream changes or retryFailed", async () => {

@@ -4,20 +4,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   bundleMetaxyWorkflows,
   type ComputeFn,
-  createMetaxyWorker,
   getProgress,
   stageIdFor,
   startMaterialization,
 } from "../src/index.js";
 import {
   countingCompute,
+  interceptWrites,
   openStore,
   temporalClient,
   tempStorePath,
-  uniqueQueue,
   videoGraph,
   videoSamples,
-  workerConnection,
+  withWorker,
 } from "./fixtures.js";
 
 const { client, close } = await temporalClient();
@@ -37,19 +36,11 @@ async function materialize(
     batchesPerRun?: number;
   } = {},
 ) {
-  const taskQueue = uniqueQueue("mf");
-  const worker = await createMetaxyWorker({
-    store,
-    compute,
-    samples: options.samples ? { "video/raw": () => options.samples ?? [] } : undefined,
-    taskQueue,
-    connection: await workerConnection(),
-    heartbeatIntervalMs: 200,
+  const { samples, ...input } = options;
+  return withWorker(store, compute, samples ?? null, async (taskQueue) => {
+    const handle = await startMaterialization(client, { feature, ...input }, { taskQueue });
+    return { result: await handle.result(), handle };
   });
-  const { samples: _, ...input } = options;
-  const handle = await startMaterialization(client, { feature, ...input }, { taskQueue });
-  const result = await worker.runUntil(handle.result());
-  return { result, handle };
 }
 
 describe("materializeFeature", () => {
@@ -98,17 +89,11 @@ describe("materializeFeature", () => {
     // The write commits, then the attempt fails as if the worker lost the reply; the model is not
     // deterministic, so each attempt computes other text.
     let writes = 0;
-    const flaky = new Proxy(store, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target);
-        if (prop !== "write") return typeof value === "function" ? value.bind(target) : value;
-        return async (...args: Parameters<MetadataStore["write"]>) => {
-          const n = await target.write(...args);
-          writes += 1;
-          if (writes <= 2) throw new Error(`reply lost after write ${writes}`);
-          return n;
-        };
-      },
+    const flaky = interceptWrites(store, async (write, ...args) => {
+      const n = await write(...args);
+      writes += 1;
+      if (writes <= 2) throw new Error(`reply lost after write ${writes}`);
+      return n;
     });
     const compute: Record<string, ComputeFn> = {
       "video/transcript": async (rows, ctx) =>
@@ -151,15 +136,9 @@ describe("materializeFeature", () => {
     await materialize(store, "video/raw", countingCompute(), { samples: videoSamples(400), batchSize: 400 });
     let started = 0;
     const writesAt: number[] = [];
-    const recording = new Proxy(store, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target);
-        if (prop !== "write") return typeof value === "function" ? value.bind(target) : value;
-        return async (...args: Parameters<MetadataStore["write"]>) => {
-          writesAt.push(Date.now());
-          return target.write(...args);
-        };
-      },
+    const recording = interceptWrites(store, (write, ...args) => {
+      writesAt.push(Date.now());
+      return write(...args);
     });
     // A model call that ignores the abort signal: the batch must still not be written. The
     // cancellation reaches a running batch with its next heartbeat (throttled to 80% of the
@@ -171,34 +150,31 @@ describe("materializeFeature", () => {
         return rows.map((r) => ({ sample_uid: r.sample_uid, text: "late" }));
       },
     };
-    const taskQueue = uniqueQueue("cancel");
-    const worker = await createMetaxyWorker({
-      store: recording,
-      compute,
-      taskQueue,
-      connection: await workerConnection(),
-      heartbeatIntervalMs: 100,
-    });
-    const handle = await startMaterialization(
-      client,
-      { feature: "video/transcript", batchSize: 10, window: 4, heartbeatTimeout: "1 second" },
-      { taskQueue },
-    );
     let cancelledAt = 0;
-    const outcome = worker.runUntil(async () => {
-      while (started < 4) await new Promise((r) => setTimeout(r, 50));
-      expect((await getProgress(handle)).totalBatches).toBe(40);
-      cancelledAt = Date.now();
-      await handle.cancel();
-      return handle.result().catch((e) => e);
-    });
-    const err = await outcome;
+    let workflowId = "";
+    const err = await withWorker(
+      recording,
+      compute,
+      null,
+      async (taskQueue) => {
+        const handle = await startMaterialization(
+          client,
+          { feature: "video/transcript", batchSize: 10, window: 4, heartbeatTimeout: "1 second" },
+          { taskQueue },
+        );
+        workflowId = handle.workflowId;
+        while (started < 4) await new Promise((r) => setTimeout(r, 50));
+        expect((await getProgress(handle)).totalBatches).toBe(40);
+        cancelledAt = Date.now();
+        await handle.cancel();
+        return handle.result().catch((e) => e);
+      },
+      { heartbeatIntervalMs: 100 },
+    );
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(writesAt.filter((t) => t >= cancelledAt)).toEqual([]);
     expect(await store.count(f.transcript).catch(() => 0)).toBe(0);
     // In-flight batches were waited for, then the stage was dropped.
-    await expect(
-      store.openStagedIncrement(stageIdFor(handle.workflowId, "video/transcript")),
-    ).rejects.toThrow();
+    await expect(store.openStagedIncrement(stageIdFor(workflowId, "video/transcript"))).rejects.toThrow();
   });
 });
