@@ -1,0 +1,6 @@
+import { ensureDeltaRs } from "./delta-rs.js";
+
+/** Creates the delta-rs venv once per machine (~/.cache/metaxy/delta); fails loudly if it cannot. */
+export default function setup(): void {
+  ensureDeltaRs();
+}
