@@ -32,6 +32,9 @@ export function ensureDeltaRs(): void {
 
 /** Runs a Python script with deltalake; its stdout parsed as JSON. */
 export function deltaRs<T = any>(script: string, args: string[] = []): T {
-  const out = execFileSync(python, ["-c", script, ...args], { encoding: "utf8", maxBuffer: 64 << 20 });
+  // deltalake's runtime can abort while the interpreter tears down ("terminate called without an
+  // active exception"): the script leaves with os._exit once its output is flushed.
+  const exit = "\nimport os as _os, sys as _sys\n_sys.stdout.flush()\n_os._exit(0)\n";
+  const out = execFileSync(python, ["-c", script + exit, ...args], { encoding: "utf8", maxBuffer: 64 << 20 });
   return JSON.parse(out) as T;
 }
