@@ -262,7 +262,11 @@ class DeltaBackend implements Backend {
    * and row number, so "last written wins" ties break as in a DuckDB table. `extra` adds
    * `file_index` / `file_row_number` (hard deletes).
    */
-  async #projection(dir: string, snapshot: Snapshot, extra = false): Promise<{ sql: string; files: string[] }> {
+  async #projection(
+    dir: string,
+    snapshot: Snapshot,
+    extra = false,
+  ): Promise<{ sql: string; files: string[] }> {
     const fields = fieldsOf(snapshot.metadata);
     const files = snapshot.liveFiles().map((f) => join(dir, filePath(f.add.path)));
     if (files.length === 0) {
@@ -350,7 +354,9 @@ class DeltaBackend implements Backend {
       try {
         for (const t of loads) {
           const existing = new Map(fieldsOf(t.snapshot?.metadata).map((f) => [f.name, f]));
-          const fields = Object.entries(t.w.schema).map(([n, type]) => existing.get(n) ?? sparkField(n, type));
+          const fields = Object.entries(t.w.schema).map(
+            ([n, type]) => existing.get(n) ?? sparkField(n, type),
+          );
           files.set(t.w, await this.#writeDataFile(t.dir, `SELECT * FROM ${q(t.scratch)}`, fields));
         }
       } finally {
@@ -412,12 +418,18 @@ class DeltaBackend implements Backend {
         },
       });
     } else if (added.length > 0) {
-      actions.push({ metaData: { ...snapshot.metadata!, schemaString: schemaString([...fields, ...added]) } });
+      actions.push({
+        metaData: { ...snapshot.metadata!, schemaString: schemaString([...fields, ...added]) },
+      });
     }
     if (file) actions.push({ add: { ...file.add, tags: { [ORDER_TAG]: formatOrder([version, 0]) } } });
     if (w.idempotency)
       actions.push({
-        txn: { appId: w.idempotency.key, version: txnVersion(w.idempotency.fingerprint), lastUpdated: Date.now() },
+        txn: {
+          appId: w.idempotency.key,
+          version: txnVersion(w.idempotency.fingerprint),
+          lastUpdated: Date.now(),
+        },
       });
     return actions.length > 0 ? actions : null;
   }
@@ -617,7 +629,7 @@ class DeltaBackend implements Backend {
       rows: (kind, batchSize) =>
         kind === "orphaned" ? withoutRowid(increment.rows(kind, batchSize)) : increment.rows(kind, batchSize),
       progress: () => increment.progress(),
-      stage: (stageId) => this.#stage(session, increment, stageId),
+      stage: (stageId) => this.#stage(increment, stageId),
       dispose: async () => {
         await increment.dispose();
         if (this.#sessions.delete(session)) await session.close();
@@ -648,7 +660,7 @@ class DeltaBackend implements Backend {
    * under `<root>/_metaxy/stages/<hex id>/` so another process (a Temporal activity) can open
    * the stage; in this process the stage is then a view of those files.
    */
-  #stage(session: Backend, increment: IncrementSource, stageId: string): Promise<StagedIncrementSource> {
+  #stage(increment: IncrementSource, stageId: string): Promise<StagedIncrementSource> {
     return this.#stageExclusive(async () => {
       await this.#dropStageViews(stageId);
       const before = await this.#stageRelations();
@@ -699,7 +711,9 @@ class DeltaBackend implements Backend {
       }
       if (manifest) {
         for (const [i, n] of manifest.tables.entries())
-          await this.#run(`CREATE OR REPLACE VIEW ${q(n)} AS SELECT * FROM read_parquet(${s(join(dir, `${i}.parquet`))})`);
+          await this.#run(
+            `CREATE OR REPLACE VIEW ${q(n)} AS SELECT * FROM read_parquet(${s(join(dir, `${i}.parquet`))})`,
+          );
         this.#stages.set(stageId, { names: manifest.tables, persisted: true });
       }
     }
@@ -762,13 +776,16 @@ class DeltaBackend implements Backend {
 function checkpointRow(a: Action): Record<string, unknown> {
   if ("add" in a) {
     const { path, partitionValues, size, modificationTime, dataChange, stats, tags } = a.add;
-    return { add: { path, partitionValues: partitionValues ?? {}, size, modificationTime, dataChange, stats, tags } };
+    return {
+      add: { path, partitionValues: partitionValues ?? {}, size, modificationTime, dataChange, stats, tags },
+    };
   }
   if ("remove" in a) {
     const { path, deletionTimestamp, dataChange, extendedFileMetadata, partitionValues, size } = a.remove;
     return { remove: { path, deletionTimestamp, dataChange, extendedFileMetadata, partitionValues, size } };
   }
-  if ("txn" in a) return { txn: { appId: a.txn.appId, version: a.txn.version, lastUpdated: a.txn.lastUpdated } };
+  if ("txn" in a)
+    return { txn: { appId: a.txn.appId, version: a.txn.version, lastUpdated: a.txn.lastUpdated } };
   return a as Record<string, unknown>;
 }
 

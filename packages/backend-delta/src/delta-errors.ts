@@ -13,7 +13,9 @@ function defineDeltaError<C extends DeltaErrorCode>(name: string, code: C) {
       Object.defineProperty(this, Symbol.for(marker), { value: true });
     }
     static override isInstance<T extends MetaxyError>(
-      this: abstract new (...args: any[]) => T,
+      this: abstract new (
+        ...args: any[]
+      ) => T,
       value: unknown,
     ): value is T {
       return MetaxyError.hasMarker(value, marker);
@@ -27,6 +29,9 @@ export class DeltaCommitConflictError extends defineDeltaError(
   "DELTA_COMMIT_CONFLICT",
 ) {}
 /** The table's protocol needs reader or writer features this backend does not implement. */
-export class DeltaProtocolError extends defineDeltaError("DeltaProtocolError", "DELTA_UNSUPPORTED_PROTOCOL") {}
+export class DeltaProtocolError extends defineDeltaError(
+  "DeltaProtocolError",
+  "DELTA_UNSUPPORTED_PROTOCOL",
+) {}
 /** A log file or a table directory is not what the Delta protocol says it should be. */
 export class DeltaLogError extends defineDeltaError("DeltaLogError", "DELTA_LOG_ERROR") {}

@@ -1,5 +1,10 @@
 export { delta, type DeltaBackendOptions } from "./delta-backend.js";
-export { DeltaCommitConflictError, DeltaLogError, DeltaProtocolError, type DeltaErrorCode } from "./delta-errors.js";
+export {
+  DeltaCommitConflictError,
+  DeltaLogError,
+  DeltaProtocolError,
+  type DeltaErrorCode,
+} from "./delta-errors.js";
 export {
   type Action,
   type AddFile,

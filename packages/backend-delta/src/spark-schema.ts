@@ -20,7 +20,12 @@ export interface StructField {
 /** Field metadata naming the logical type where the Spark type alone loses it (json as string). */
 const LOGICAL_TYPE = "metaxy.logicalType";
 
-const STRING_MAP: SparkType = { type: "map", keyType: "string", valueType: "string", valueContainsNull: true };
+const STRING_MAP: SparkType = {
+  type: "map",
+  keyType: "string",
+  valueType: "string",
+  valueContainsNull: true,
+};
 
 /** The Delta field a Metaxy column of logical type `type` is stored as. */
 export function sparkField(name: string, type: ColumnType): StructField {
@@ -33,7 +38,12 @@ export function sparkField(name: string, type: ColumnType): StructField {
     json: "string",
     map: STRING_MAP,
   };
-  return { name, type: spark[type], nullable: true, metadata: type === "json" ? { [LOGICAL_TYPE]: "json" } : {} };
+  return {
+    name,
+    type: spark[type],
+    nullable: true,
+    metadata: type === "json" ? { [LOGICAL_TYPE]: "json" } : {},
+  };
 }
 
 export function fieldsOf(metadata: Metadata | undefined): StructField[] {
