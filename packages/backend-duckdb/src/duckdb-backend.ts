@@ -30,13 +30,8 @@ import {
 import { duckdbDialect, q, s } from "./duckdb-dialect.js";
 import { acquireDatabase, releaseDatabase } from "./duckdb-databases.js";
 import { type AppendPart, DuckDBDriver } from "./duckdb-driver.js";
-import { compileRead } from "./duckdb-read-compiler.js";
-import {
-  type CompiledResolve,
-  type ResolveSources,
-  STATUS,
-  compileResolveUpdate,
-} from "./duckdb-resolve-compiler.js";
+import { type CompiledResolve, type ResolveSources, STATUS } from "@metaxy/backend-sql";
+import { compileRead, compileResolveUpdate } from "./duckdb-compilers.js";
 
 export interface DuckDBBackendOptions {
   /** A database file, or `:memory:` (default). */

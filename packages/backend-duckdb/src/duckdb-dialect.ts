@@ -1,7 +1,9 @@
 import type { ColumnType, HashAlgorithm } from "@metaxy/core";
+import type { SqlDialect } from "@metaxy/backend-sql";
 
-/** How Metaxy speaks DuckDB SQL: quoting, types, hashes and the `*_by_field` maps. */
-export const duckdbDialect = {
+/** How Metaxy speaks DuckDB SQL: quoting, types, hashes, the `*_by_field` maps and DuckDB's own syntax. */
+export const duckdbDialect: SqlDialect = {
+  name: "duckdb",
   quoteIdent(name: string): string {
     return `"${name.replaceAll('"', '""')}"`;
   },
@@ -48,7 +50,17 @@ export const duckdbDialect = {
   mapGet(mapExpr: string, key: string): string {
     return `map_extract_value(${mapExpr}, ${duckdbDialect.string(key)})`;
   },
-} as const;
+  anyValue: (expr) => `any_value(${expr})`,
+  isDistinctFrom: (a, b) => `${a} IS DISTINCT FROM ${b}`,
+  orderedStringAgg: (expr, separator, orderBy) => `string_agg(${expr}, ${separator} ORDER BY ${orderBy})`,
+  toText: (expr) => `(${expr})::VARCHAR`,
+  firstPerPartition: (select, partitionBy, orderBy) =>
+    `${select} QUALIFY row_number() OVER (PARTITION BY ${partitionBy.join(", ")} ORDER BY ${orderBy}) = 1`,
+  // Append order: DuckDB's rowid grows with every insert into a table.
+  latestTieBreak: ["rowid DESC"],
+  semiJoin: (left, right, on) => `SELECT f.* FROM ${left} f SEMI JOIN ${right} o ON ${on}`,
+  allExcept: (alias, columns) => `${alias}.* EXCLUDE (${columns.join(", ")})`,
+};
 
 export const q = duckdbDialect.quoteIdent;
 export const s = duckdbDialect.string;

@@ -1,8 +1,4 @@
 export { duckdb, type DuckDBBackendOptions } from "./duckdb-backend.js";
 export { duckdbDialect } from "./duckdb-dialect.js";
-export { compileRead } from "./duckdb-read-compiler.js";
-export {
-  compileResolveUpdate,
-  type CompiledResolve,
-  type ResolveSources,
-} from "./duckdb-resolve-compiler.js";
+export { compileRead, compileResolveUpdate } from "./duckdb-compilers.js";
+export type { CompiledResolve, ResolveSources } from "@metaxy/backend-sql";

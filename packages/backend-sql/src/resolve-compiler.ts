@@ -11,8 +11,8 @@ import {
   exprColumns,
 } from "@metaxy/core";
 import { compileExpr } from "@metaxy/core/backend";
-import { duckdbDialect as d, q, s } from "./duckdb-dialect.js";
-import { compileRead } from "./duckdb-read-compiler.js";
+import type { SqlDialect } from "./dialect.js";
+import { compileRead } from "./read-compiler.js";
 
 /** Where each relation of a plan lives (and, for samples and the target, its columns). */
 export interface ResolveSources {
@@ -53,20 +53,25 @@ const JOIN_SQL: Record<JoinKind, string> = {
 };
 
 /**
- * Compiles the core's resolve-update plan to DuckDB SQL: per upstream read-latest → rename →
- * filter → select → lineage; the join; per-field and record provenance; and new / stale /
+ * Compiles the core's resolve-update plan to the SQL of dialect `d`: per upstream read-latest →
+ * rename → filter → select → lineage; the join; per-field and record provenance; and new / stale /
  * orphaned in ONE full outer join against the stored rows.
  */
-export function compileResolveUpdate(plan: ResolveUpdatePlan, sources: ResolveSources): CompiledResolve {
+export function compileResolveUpdate(
+  d: SqlDialect,
+  plan: ResolveUpdatePlan,
+  sources: ResolveSources,
+): CompiledResolve {
+  const q = d.quoteIdent;
   const ctes: string[] = [];
   let expected: ExpectedShape;
   let inputIdsSql: string | null = null;
 
   if (plan.expected.kind === "samples") {
     const src = sources.samples!;
-    expected = compileSamples(plan, src, plan.expected.filters, ctes);
+    expected = compileSamples(d, plan, src, plan.expected.filters, ctes);
   } else {
-    expected = compileUpstreams(plan, plan.expected, sources, ctes);
+    expected = compileUpstreams(d, plan, plan.expected, sources, ctes);
     inputIdsSql = `SELECT DISTINCT ${plan.diffColumns.map(q).join(", ")} FROM expected`;
   }
 
@@ -80,21 +85,21 @@ export function compileResolveUpdate(plan: ResolveUpdatePlan, sources: ResolveSo
     diff = `SELECT 'new' AS ${STATUS}, ${expectedList}${keys.map((c) => `, NULL AS ${q(CURRENT_PREFIX + c)}`).join("")} FROM expected e`;
   } else {
     const currentColumns = sources.current.columns;
-    const read = compileRead(plan.current, sources.current.relation);
+    const read = compileRead(d, plan.current, sources.current.relation);
     const predicateColumns = [...new Set(plan.stalenessPredicates.flatMap((p) => [...exprColumns(p)]))];
     // The comparison needs only ids, provenance and predicate columns: DuckDB prunes the rest.
     const needed = [...new Set([...keys, PROVENANCE, ...predicateColumns])];
     const collapse = plan.collapseCurrent;
-    fullCurrent = collapse ? collapseCurrent(read, currentColumns, collapse.by) : read;
+    fullCurrent = collapse ? collapseCurrent(d, read, currentColumns, collapse.by) : read;
     ctes.push(
-      `cur AS (${collapse ? collapseCurrent(read, needed, collapse.by) : `SELECT ${needed.map(q).join(", ")} FROM (${read})`})`,
+      `cur AS (${collapse ? collapseCurrent(d, read, needed, collapse.by) : `SELECT ${needed.map(q).join(", ")} FROM (${read})`})`,
     );
     const on = keys.map((c) => `e.${q(c)} = c.${q(c)}`).join(" AND ");
-    const curCtx = columnContext(new Map(needed.map((c) => [c, `c.${q(c)}`])), "staleness predicate");
+    const curCtx = columnContext(d, new Map(needed.map((c) => [c, `c.${q(c)}`])), "staleness predicate");
     const predicates = plan.stalenessPredicates.map((p) => compileExpr(p, curCtx));
     const staleWhen = [
       `c.${q(PROVENANCE)} IS NULL`,
-      `c.${q(PROVENANCE)} IS DISTINCT FROM e.${q(PROVENANCE)}`,
+      d.isDistinctFrom(`c.${q(PROVENANCE)}`, `e.${q(PROVENANCE)}`),
       ...predicates.map((p) => `coalesce(${p}, false)`),
     ].join(" OR ");
     diff =
@@ -107,8 +112,8 @@ export function compileResolveUpdate(plan: ResolveUpdatePlan, sources: ResolveSo
     // Records that failed for good at this provenance are set aside, not handed out again.
     const match = [...keys, PROVENANCE].map((c) => `f.${q(c)} = d.${q(c)}`).join(" AND ");
     sql =
-      `SELECT CASE WHEN d.${STATUS} IN ('new', 'stale') AND EXISTS (SELECT 1 FROM (${compileRead(plan.failures)}) f WHERE ${match}) ` +
-      `THEN 'failed' ELSE d.${STATUS} END AS ${STATUS}, d.* EXCLUDE (${STATUS}) FROM (${sql}) d`;
+      `SELECT CASE WHEN d.${STATUS} IN ('new', 'stale') AND EXISTS (SELECT 1 FROM (${compileRead(d, plan.failures)}) f WHERE ${match}) ` +
+      `THEN 'failed' ELSE d.${STATUS} END AS ${STATUS}, ${d.allExcept("d", [STATUS])} FROM (${sql}) d`;
   }
   return {
     sql,
@@ -118,19 +123,29 @@ export function compileResolveUpdate(plan: ResolveUpdatePlan, sources: ResolveSo
     orphansSql: (table) =>
       fullCurrent === null
         ? "SELECT 1 AS __none WHERE false"
-        : `SELECT f.* FROM (${fullCurrent}) f SEMI JOIN (SELECT ${keys.map((c, i) => `${curKeys[i]} AS ${q(c)}`).join(", ")} FROM ${table} WHERE ${STATUS} = 'orphaned') o ON ${keys.map((c) => `f.${q(c)} = o.${q(c)}`).join(" AND ")}`,
+        : d.semiJoin(
+            `(${fullCurrent})`,
+            `(SELECT ${keys.map((c, i) => `${curKeys[i]} AS ${q(c)}`).join(", ")} FROM ${table} WHERE ${STATUS} = 'orphaned')`,
+            keys.map((c) => `f.${q(c)} = o.${q(c)}`).join(" AND "),
+          ),
   };
 }
 
 /** Expansion: one row per parent; children disagreeing on provenance leave it NULL, i.e. stale. */
-function collapseCurrent(read: string, columns: readonly string[], keys: readonly string[]): string {
+function collapseCurrent(
+  d: SqlDialect,
+  read: string,
+  columns: readonly string[],
+  keys: readonly string[],
+): string {
+  const q = d.quoteIdent;
   const keySet = new Set(keys);
   const collapsed = (c: string) =>
     keySet.has(c)
       ? q(c)
       : c === PROVENANCE
-        ? `CASE WHEN count(DISTINCT ${q(c)}) = 1 AND count(*) = count(${q(c)}) THEN any_value(${q(c)}) END AS ${q(c)}`
-        : `any_value(${q(c)}) AS ${q(c)}`;
+        ? `CASE WHEN count(DISTINCT ${q(c)}) = 1 AND count(*) = count(${q(c)}) THEN ${d.anyValue(q(c))} END AS ${q(c)}`
+        : `${d.anyValue(q(c))} AS ${q(c)}`;
   return `SELECT ${columns.map(collapsed).join(", ")} FROM (${read}) GROUP BY ${keys.map(q).join(", ")}`;
 }
 
@@ -143,13 +158,15 @@ interface ExpectedShape {
 }
 
 function compileSamples(
+  d: SqlDialect,
   plan: ResolveUpdatePlan,
   src: { relation: string; columns: readonly string[] },
   filters: readonly Expr[],
   ctes: string[],
 ): ExpectedShape {
+  const q = d.quoteIdent;
   const has = new Set(src.columns);
-  const ctx = columnContext(new Map(src.columns.map((c) => [c, q(c)])), "filter");
+  const ctx = columnContext(d, new Map(src.columns.map((c) => [c, q(c)])), "filter");
   const where = filters.length ? ` WHERE ${filters.map((f) => compileExpr(f, ctx)).join(" AND ")}` : "";
   const concat = (m: string) => plan.recordOrder.map((k) => d.mapGet(m, k)).join(" || '|' || ");
   const prov = d.hash(plan.hashAlgorithm, concat(q(PROVENANCE_BY_FIELD)), plan.truncation);
@@ -169,18 +186,21 @@ function compileSamples(
 }
 
 function compileUpstreams(
+  d: SqlDialect,
   plan: ResolveUpdatePlan,
   expected: ExpectedFromUpstreams,
   sources: ResolveSources,
   ctes: string[],
 ): ExpectedShape {
+  const q = d.quoteIdent;
   const { upstreams, joinOrder, joinColumns: keys } = expected;
   upstreams.forEach((u, i) => {
     const src = sources.upstreams[i];
-    const read = src.raw ? compileRead(u.read, src.relation) : `SELECT * FROM ${src.relation}`;
+    const read = src.raw ? compileRead(d, u.read, src.relation) : `SELECT * FROM ${src.relation}`;
     ctes.push(`u${i}_read AS (${read})`);
     // Filters see every renamed column (before select) and the renamed system columns.
     const ctx = columnContext(
+      d,
       new Map(u.renamed.map((c) => [c.name, q(c.source)])),
       `filter of dependency "${u.feature}"`,
     );
@@ -196,7 +216,7 @@ function compileUpstreams(
       const hashes = fieldStructKeys.map((sk) =>
         d.hash(
           plan.hashAlgorithm,
-          `coalesce(string_agg(${d.mapGet(dv(i), sk)}, '|' ORDER BY ${order}), '')`,
+          `coalesce(${d.orderedStringAgg(d.mapGet(dv(i), sk), "'|'", order)}, '')`,
           plan.truncation,
         ),
       );
@@ -241,7 +261,7 @@ function compileUpstreams(
     let literal = `${f.keyString}|${f.codeVersion}`;
     for (const p of f.parents) {
       const v = q(valueColumn(p.upstream, p.structKey));
-      pieces.push(s(`${literal}|${p.fqKey}|`));
+      pieces.push(d.string(`${literal}|${p.fqKey}|`));
       if (p.optional) pieces.push(`coalesce(${v}, '')`);
       else {
         pieces.push(v);
@@ -249,8 +269,8 @@ function compileUpstreams(
       }
       literal = "";
     }
-    if (literal) pieces.push(s(literal));
-    return `${d.hash(plan.hashAlgorithm, concatOrNull(pieces, nullable), plan.truncation)} AS ${q(`__f_${f.structKey}`)}`;
+    if (literal) pieces.push(d.string(literal));
+    return `${d.hash(plan.hashAlgorithm, concatOrNull(d, pieces, nullable), plan.truncation)} AS ${q(`__f_${f.structKey}`)}`;
   });
   const extracted = [...values.entries()].map(([id, column]) => {
     const [upstream, structKey] = id.split("\u0000");
@@ -264,6 +284,7 @@ function compileUpstreams(
   const record = d.hash(
     plan.hashAlgorithm,
     concatOrNull(
+      d,
       recordFields.flatMap((f, i) => (i === 0 ? [f] : ["'|'", f])),
       recordFields,
     ),
@@ -272,7 +293,7 @@ function compileUpstreams(
   const columns = expected.columns.map(q).join(", ");
   ctes.push(
     expected.reduce
-      ? `expected AS (SELECT ${columns}, ${fieldColumns.map((c) => `any_value(${q(c)}) AS ${q(c)}`).join(", ")}, any_value(${record}) AS ${q(PROVENANCE)} FROM fields GROUP BY ${expected.reduce.by.map(q).join(", ")})`
+      ? `expected AS (SELECT ${columns}, ${fieldColumns.map((c) => `${d.anyValue(q(c))} AS ${q(c)}`).join(", ")}, ${d.anyValue(record)} AS ${q(PROVENANCE)} FROM fields GROUP BY ${expected.reduce.by.map(q).join(", ")})`
       : `expected AS (SELECT ${columns}, ${fieldColumns.map(q).join(", ")}, ${record} AS ${q(PROVENANCE)} FROM fields)`,
   );
   // Per-field hashes stay plain columns; the `*_by_field` maps are built only when rows are read.
@@ -286,17 +307,17 @@ function compileUpstreams(
 }
 
 /** `concat` of `pieces`, NULL when any of `nullable` is (SQL `||` semantics, without its intermediate strings). */
-function concatOrNull(pieces: readonly string[], nullable: readonly string[]): string {
-  const concat = pieces.length === 1 ? `(${pieces[0]})::VARCHAR` : `concat(${pieces.join(", ")})`;
+function concatOrNull(d: SqlDialect, pieces: readonly string[], nullable: readonly string[]): string {
+  const concat = pieces.length === 1 ? d.toText(pieces[0]) : `concat(${pieces.join(", ")})`;
   return nullable.length === 0
     ? concat
     : `CASE WHEN ${nullable.map((n) => `${n} IS NULL`).join(" OR ")} THEN NULL ELSE ${concat} END`;
 }
 
 /** Compiles column references through `names`; an unknown column is a typed error, as in the reference engine. */
-function columnContext(names: ReadonlyMap<string, string>, what: string) {
+function columnContext(d: SqlDialect, names: ReadonlyMap<string, string>, what: string) {
   return {
-    quoteIdent: q,
+    quoteIdent: d.quoteIdent,
     column(name: string): string {
       const sql = names.get(name);
       if (sql === undefined)

@@ -1,0 +1,45 @@
+import type { ColumnType, HashAlgorithm } from "@metaxy/core";
+
+/**
+ * What SQL engines really differ in, for Metaxy's compilers. The read and resolve-update
+ * compilers of this package write only portable SQL and ask the dialect for everything else
+ * (the model is Kysely's `DefaultQueryCompiler` with per-dialect overrides). A new SQL backend
+ * implements this interface once; it never copies a compiler.
+ */
+export interface SqlDialect {
+  /** Short engine name, for messages. */
+  readonly name: string;
+  quoteIdent(name: string): string;
+  /** A string literal of the engine (used for constants of the plan, never for user values). */
+  string(value: string): string;
+  /** Column type for a logical Metaxy type (the `*_by_field` columns are `map`). */
+  typeName(type: ColumnType): string;
+  /** Record-level hash of a string expression, rendered as core renders it, then truncated. */
+  hash(algorithm: HashAlgorithm, expr: string, truncation: number | null): string;
+  /** A `*_by_field` value from parallel key / value expressions (how the column is written). */
+  map(keys: readonly string[], values: readonly string[]): string;
+  /** One field of a `*_by_field` value (how the column is read). */
+  mapGet(mapExpr: string, key: string): string;
+  /** Any one value of a group (the engine's `any_value`). */
+  anyValue(expr: string): string;
+  /** Null-safe inequality. */
+  isDistinctFrom(a: string, b: string): string;
+  /** `string_agg(expr, sep)` ordered by `orderBy` (a comma-separated list). */
+  orderedStringAgg(expr: string, separator: string, orderBy: string): string;
+  /** Cast to the engine's string type. */
+  toText(expr: string): string;
+  /**
+   * Keeps one row per `partitionBy` of `select` (a `SELECT * FROM ...` statement): the first by
+   * `orderBy`. The result has the same columns as `select`.
+   */
+  firstPerPartition(select: string, partitionBy: readonly string[], orderBy: string): string;
+  /**
+   * Extra ORDER BY terms after `coalesce(deleted_at, updated_at) DESC` that break ties between
+   * versions of one id (empty when the engine has none).
+   */
+  readonly latestTieBreak: readonly string[];
+  /** Rows of `left` (alias `f`) having a match in `right` (alias `o`) on `on`. */
+  semiJoin(left: string, right: string, on: string): string;
+  /** `alias.*` without `columns`. */
+  allExcept(alias: string, columns: readonly string[]): string;
+}
