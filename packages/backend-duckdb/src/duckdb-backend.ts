@@ -70,7 +70,7 @@ class DuckDBBackend implements Backend {
     this.#options = options;
     this.#path = options.path ?? ":memory:";
     this.capabilities = {
-      hashAlgorithms: ["md5", "sha256", "xxhash64", "xxhash32"],
+      hashAlgorithms: ["md5", "sha256", "xxhash64", "xxhash32", "xxh3_64"],
       defaultHashAlgorithm: options.hashAlgorithm ?? "md5",
       atomicWrites: true,
     };

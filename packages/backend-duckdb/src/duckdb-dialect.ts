@@ -37,9 +37,7 @@ export const duckdbDialect: SqlDialect = {
         ? `md5(${expr})`
         : algorithm === "sha256"
           ? `sha256(${expr})`
-          : algorithm === "xxhash64"
-            ? `metaxy_xxhash64(${expr})`
-            : `metaxy_xxhash32(${expr})`;
+          : `metaxy_${algorithm}(${expr})`;
     return truncation === null ? full : `left(${full}, ${truncation})`;
   },
   /** `MAP(VARCHAR, VARCHAR)` from parallel key / value expressions. */

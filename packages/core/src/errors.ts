@@ -31,6 +31,7 @@ export type MetaxyErrorCode =
   | "STORE_NOT_OPEN"
   | "TABLE_NOT_FOUND"
   | "HASH_ALGORITHM_NOT_SUPPORTED"
+  | "HASH_ALGORITHM_MISMATCH"
   | "HASHING_NOT_READY"
   | "ROOT_FEATURE_WITHOUT_SAMPLES"
   | "STORE_LOCKED"
@@ -199,3 +200,8 @@ export class EngineError extends defineError("EngineError", "ENGINE_ERROR") {
     return new EngineError(context ? `${context}: ${text}` : text, details, { cause });
   }
 }
+/** A store's stored provenance was hashed with another algorithm than the one it was opened with. */
+export class HashAlgorithmMismatchError extends defineError(
+  "HashAlgorithmMismatchError",
+  "HASH_ALGORITHM_MISMATCH",
+) {}

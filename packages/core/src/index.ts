@@ -75,7 +75,7 @@ export {
   byFieldConcat,
   type FieldProvenanceInput,
 } from "./versioning/record-hash.js";
-export { pythonJsonDumps } from "./versioning/python-json.js";
+export { pythonJsonDumps, pythonJsonDumpsUnsorted } from "./versioning/python-json.js";
 export { formatFilterForVersion } from "./versioning/filter-version-format.js";
 export * from "./plan/expression.js";
 export { parseFilter, parseFilters, checkExpr, MAX_FILTER_DEPTH } from "./filters/filter-parser.js";

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { FeatureGraph, Lineage, defineFeature, graphFromSnapshot, graphToSnapshot } from "../src/index.js";
+import {
+  FeatureGraph,
+  Lineage,
+  defineFeature,
+  graphFromSnapshot,
+  graphToSnapshot,
+  pythonJsonDumpsUnsorted,
+  specToJson,
+} from "../src/index.js";
 
 describe("graph snapshots", () => {
   it("round-trip every version without importing code", () => {
@@ -32,5 +40,31 @@ describe("graph snapshots", () => {
     expect(() => graphFromSnapshot({ "s/raw": { ...snapshot["s/raw"], feature_spec: undefined } })).toThrow(
       /feature_spec/,
     );
+  });
+});
+
+describe("snapshot rows as Python Metaxy writes them", () => {
+  it("feature_spec is the text of Python's json.dumps(spec.model_dump(mode='json'))", () => {
+    // Printed by metaxy 0.1.11 for the same two features (`graph.to_snapshot()`, then `json.dumps`).
+    const python = {
+      root: '{"key": "bench/simple_root", "id_columns": ["sample_uid"], "deps": [], "fields": [{"key": "audio", "code_version": "1", "deps": []}], "metadata": {}, "description": null}',
+      leaf: '{"key": "bench/simple_leaf", "id_columns": ["sample_uid"], "deps": [{"feature": "bench/simple_root", "select": null, "rename": null, "fields_mapping": {"mapping": {"type": "default", "match_suffix": false, "exclude_fields": []}}, "sql_filters": null, "lineage": {"relationship": {"type": "1:1"}}, "optional": false}], "fields": [{"key": "prediction", "code_version": "1", "deps": []}], "metadata": {}, "description": null}',
+    };
+    const schema = z.object({ sample_uid: z.string() });
+    const root = defineFeature({
+      key: "bench/simple_root",
+      idColumns: ["sample_uid"],
+      fields: [{ key: "audio", codeVersion: "1" }],
+      schema,
+    });
+    const leaf = defineFeature({
+      key: "bench/simple_leaf",
+      idColumns: ["sample_uid"],
+      deps: [root],
+      fields: [{ key: "prediction", codeVersion: "1" }],
+      schema,
+    });
+    expect(pythonJsonDumpsUnsorted(specToJson(root.spec))).toBe(python.root);
+    expect(pythonJsonDumpsUnsorted(specToJson(leaf.spec))).toBe(python.leaf);
   });
 });

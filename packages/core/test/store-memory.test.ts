@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  HashAlgorithmMismatchError,
   MetadataStore,
   memory,
   MetadataSchemaError,
@@ -174,6 +175,20 @@ describe("MetadataStore on memory()", () => {
     await store.write("video/raw", rawRows(2));
     const inc = await store.resolveUpdate("video/raw", { samples: rawRows(3, "") });
     expect(await inc.counts()).toEqual({ new: 1, stale: 0, orphaned: 0, failed: 0 });
+  });
+
+  it("refuses a store whose rows were hashed with another algorithm, naming both", async () => {
+    const { graph } = videoFeatures();
+    const backend = memory();
+    const writer = await MetadataStore.open(backend, { graph, hashAlgorithm: "xxhash32" });
+    await writer.write("video/raw", rawRows(3));
+    const reader = await MetadataStore.open(backend, { graph, hashAlgorithm: "md5" });
+    const error = await reader.resolveUpdate("video/raw", { samples: rawRows(3) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HashAlgorithmMismatchError);
+    expect((error as Error).message).toMatch(/"xxhash32".*"md5"/);
+    const same = await MetadataStore.open(backend, { graph, hashAlgorithm: "xxhash32" });
+    const inc = await same.resolveUpdate("video/raw", { samples: rawRows(3) });
+    expect(await inc.counts()).toEqual({ new: 0, stale: 0, orphaned: 0, failed: 0 });
   });
 
   it("pushes graph snapshots and lists history", async () => {

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { HashAlgorithm } from "@metaxy/core";
+import { createXXHash3 } from "hash-wasm";
 import xxhash from "xxhash-wasm";
 
 /**
@@ -8,6 +9,7 @@ import xxhash from "xxhash-wasm";
  */
 
 const xx = await xxhash();
+const xxh3 = await createXXHash3(0, 0);
 const utf8 = new TextEncoder();
 
 /** Every record hash in the conformance cases is truncated to the default 8 characters. */
@@ -23,6 +25,7 @@ export function hashOf(
   if (algorithm === "md5" || algorithm === "sha256") full = createHash(algorithm).update(input).digest("hex");
   else if (algorithm === "xxhash32") full = String(xx.h32Raw(utf8.encode(input), 0) >>> 0);
   else if (algorithm === "xxhash64") full = BigInt.asUintN(64, xx.h64Raw(utf8.encode(input), 0n)).toString();
+  else if (algorithm === "xxh3_64") full = BigInt(`0x${xxh3.init().update(input).digest("hex")}`).toString();
   else throw new Error(`the testkit has no oracle for hash algorithm ${algorithm satisfies never}`);
   return truncation === null ? full : full.slice(0, truncation);
 }

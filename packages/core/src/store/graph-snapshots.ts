@@ -9,6 +9,7 @@ import { eq } from "../plan/expression.js";
 import type { ReadQuery } from "../plan/read-query.js";
 import type { Row } from "../plan/resolve-update-plan.js";
 import { specToJson } from "../spec/define-feature.js";
+import { pythonJsonDumpsUnsorted } from "../versioning/python-json.js";
 import type { Backend } from "./backend.js";
 import {
   FEATURE_VERSIONS_KEY,
@@ -56,8 +57,9 @@ export async function pushGraphSnapshot(
     metaxy_feature_version: graph.featureVersion(f.key),
     metaxy_definition_version: graph.definitionVersion(f.key),
     recorded_at: recordedAt,
-    feature_spec: JSON.stringify(specToJson(f.spec)),
-    feature_schema: JSON.stringify(f.featureSchema),
+    // Python's `json.dumps(val)` (", " and ": " separators, non-ASCII escaped), as Python Metaxy writes them.
+    feature_spec: pythonJsonDumpsUnsorted(specToJson(f.spec)),
+    feature_schema: pythonJsonDumpsUnsorted(f.featureSchema),
     feature_class_path: f.source,
     metaxy_project_version: projectVersion,
     tags,

@@ -19,6 +19,7 @@ import type { HashAlgorithm } from "../versioning/hash-algorithms.js";
 import { assertHashAlgorithm, initHashing, isXxhash } from "../versioning/hash-algorithms.js";
 import { type AccessMode, type Backend, type TableWrite, assertSpecificationVersion } from "./backend.js";
 import { checkedBackend } from "./checked-backend.js";
+import { checkStoredHashAlgorithm } from "./hash-check.js";
 import { assertFallbackAlgorithms, findInFallbacks, upstreamSource } from "./fallback-stores.js";
 import {
   type PushOptions,
@@ -124,6 +125,8 @@ export class MetadataStore implements AsyncDisposable {
   readonly #autoCreate: boolean;
   readonly #batchSize: number;
   #open = false;
+  /** Features whose stored rows were checked against this store's hash algorithm. */
+  readonly #hashChecked = new Set<string>();
   #lastTimestamp = 0;
   readonly #locks = new TableLocks();
 
@@ -376,6 +379,17 @@ export class MetadataStore implements AsyncDisposable {
   ): Promise<Increment<F, SampleColumns<S>>> {
     this.#assertOpen();
     const key = toFeatureKey(feature);
+    if (!this.#hashChecked.has(key.toString())) {
+      const { hashAlgorithms } = this.backend.capabilities;
+      await checkStoredHashAlgorithm(
+        this.backend,
+        key.toString(),
+        key.tableName,
+        this.hashAlgorithm,
+        hashAlgorithms,
+      );
+      this.#hashChecked.add(key.toString());
+    }
     const plan = await this.planResolveUpdate(key, options);
     const isOpen = () => this.#open;
     return new Increment<F, SampleColumns<S>>(key.toString(), await this.backend.resolveUpdate(plan), isOpen);

@@ -87,3 +87,22 @@ describe("xxhash set-up", () => {
     expect(fresh.hashString("xxhash32", "")).toBe("46947589"); // XXH32 of "" (seed 0)
   });
 });
+
+describe("xxh3_64", () => {
+  // Values printed by Python Metaxy 0.1.11's polars engine (`pl.col(s).nchash.xxh3_64()`): every
+  // XXH3 length class (0, 1-3, 17-128, 129-240, > 240 bytes).
+  const python: [string, string][] = [
+    ["", "3244421341483603138"],
+    ["abc", "8696274497037089104"],
+    ["a".repeat(20), "15172519865468127760"],
+    ["b".repeat(200), "2329709516839955519"],
+    ["c".repeat(300), "10239098504205202334"],
+    ["hello world", "15296390279056496779"],
+  ];
+
+  it.each(python)("renders XXH3-64 (seed 0) of %j as Python Metaxy does", async (input, expected) => {
+    await node.initHashing();
+    expect(node.hashString("xxh3_64", input)).toBe(expected);
+    expect(node.truncatedHash("xxh3_64", input, 8)).toBe(expected.slice(0, 8));
+  });
+});

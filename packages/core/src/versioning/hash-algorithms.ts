@@ -1,10 +1,12 @@
+import { type IHasher, createXXHash3 } from "hash-wasm";
 import xxhash from "xxhash-wasm";
 import { HashAlgorithmNotSupportedError, HashingNotReadyError, ValidationError } from "../errors.js";
 import { md5Hex } from "./md5.js";
 import { sha256Hex } from "./sha256.js";
 
 /** Record-level hash algorithms (SPEC §2.3). Definition-level versions always use SHA-256. */
-export const HASH_ALGORITHMS = ["xxhash64", "xxhash32", "md5", "sha256"] as const;
+/** `xxh3_64` is XXH3, 64-bit, seed 0 (Python Metaxy 0.1.11), rendered like xxhash64. */
+export const HASH_ALGORITHMS = ["xxhash64", "xxhash32", "xxh3_64", "md5", "sha256"] as const;
 export type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
 
 /** Minimum and default `hashTruncationLength` (SPEC §2.2). */
@@ -29,17 +31,20 @@ const nodeCrypto = (
 
 type XXHash = Awaited<ReturnType<typeof xxhash>>;
 let xx: XXHash | undefined;
+let xxh3: IHasher | undefined;
 let xxLoading: Promise<void> | undefined;
 
 /**
  * Loads the WebAssembly xxhash (once; later calls return at once). `MetadataStore.open` awaits it
- * for stores that hash with xxhash; call it yourself before computing xxhash64/xxhash32 hashes
- * outside a store (`hashString`, `fieldProvenance`, ...). md5 and sha256 need no set-up.
+ * for stores that hash with xxhash; call it yourself before computing xxhash64/xxhash32
+ * or xxh3_64 hashes outside a store (`hashString`, `fieldProvenance`, ...). md5 and sha256 need
+ * no set-up.
  */
 export function initHashing(): Promise<void> {
-  xxLoading ??= xxhash().then(
-    (api) => {
+  xxLoading ??= Promise.all([xxhash(), createXXHash3(0, 0)]).then(
+    ([api, h3]) => {
       xx = api;
+      xxh3 = h3;
     },
     (e: unknown) => {
       xxLoading = undefined;
@@ -49,8 +54,8 @@ export function initHashing(): Promise<void> {
   return xxLoading;
 }
 
-export function isXxhash(algorithm: HashAlgorithm): algorithm is "xxhash64" | "xxhash32" {
-  return algorithm === "xxhash64" || algorithm === "xxhash32";
+export function isXxhash(algorithm: HashAlgorithm): algorithm is "xxhash64" | "xxhash32" | "xxh3_64" {
+  return algorithm === "xxhash64" || algorithm === "xxhash32" || algorithm === "xxh3_64";
 }
 
 function xxhashApi(algorithm: HashAlgorithm): XXHash {
@@ -76,6 +81,13 @@ export function hashString(algorithm: HashAlgorithm, input: string): string {
       return xxhashApi(algorithm).h64Raw(encoder.encode(input), 0n).toString(10);
     case "xxhash32":
       return (xxhashApi(algorithm).h32Raw(encoder.encode(input), 0) >>> 0).toString(10);
+    case "xxh3_64": {
+      xxhashApi(algorithm);
+      const h = xxh3 as IHasher;
+      h.init();
+      h.update(input);
+      return BigInt(`0x${h.digest("hex")}`).toString(10);
+    }
     default:
       throw new HashAlgorithmNotSupportedError(`Hash algorithm "${algorithm}" is not supported`, {
         algorithm,

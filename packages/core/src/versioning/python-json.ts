@@ -6,19 +6,31 @@ import { ValidationError } from "../errors.js";
  * (astral characters as surrogate pairs). Spec and definition versions hash this text.
  */
 export function pythonJsonDumps(value: unknown): string {
+  return dumps(value, true);
+}
+
+/**
+ * `json.dumps(value)` without `sort_keys`: the same rendering, keys in insertion order. Python
+ * Metaxy stores `feature_spec` and `feature_schema` of a graph snapshot in this form.
+ */
+export function pythonJsonDumpsUnsorted(value: unknown): string {
+  return dumps(value, false);
+}
+
+function dumps(value: unknown, sortKeys: boolean): string {
   if (value === null || value === undefined) return "null";
   if (value === true) return "true";
   if (value === false) return "false";
   if (typeof value === "number") return pythonNumber(value);
   if (typeof value === "bigint") return value.toString();
   if (typeof value === "string") return pythonString(value);
-  if (Array.isArray(value)) return "[" + value.map(pythonJsonDumps).join(", ") + "]";
+  if (Array.isArray(value)) return "[" + value.map((v) => dumps(v, sortKeys)).join(", ") + "]";
   if (typeof value === "object") {
-    if (typeof (value as any).toJSON === "function") return pythonJsonDumps((value as any).toJSON());
+    if (typeof (value as any).toJSON === "function") return dumps((value as any).toJSON(), sortKeys);
     const keys = Object.keys(value).filter((k) => (value as any)[k] !== undefined);
-    keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    if (sortKeys) keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     return (
-      "{" + keys.map((k) => `${pythonString(k)}: ${pythonJsonDumps((value as any)[k])}`).join(", ") + "}"
+      "{" + keys.map((k) => `${pythonString(k)}: ${dumps((value as any)[k], sortKeys)}`).join(", ") + "}"
     );
   }
   throw new ValidationError(`Cannot serialise ${typeof value} as JSON`, { type: typeof value });
