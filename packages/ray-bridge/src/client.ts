@@ -169,10 +169,13 @@ export class RayJobsClient {
       options.onPoll?.(job);
       if (TERMINAL.has(job.status)) return job;
       if (options.timeoutMs !== undefined && Date.now() - started > options.timeoutMs)
-        throw new RayJobTimeoutError(`job ${submissionId} still ${job.status} after ${options.timeoutMs} ms`, {
-          submissionId,
-          status: job.status,
-        });
+        throw new RayJobTimeoutError(
+          `job ${submissionId} still ${job.status} after ${options.timeoutMs} ms`,
+          {
+            submissionId,
+            status: job.status,
+          },
+        );
       await sleep(interval, options.signal);
       interval = Math.min(max, interval * 2);
     }
@@ -234,11 +237,15 @@ export class RayJobsClient {
       req.on("timeout", () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
       req.on("error", (e) =>
         reject(
-          new RayHeadUnreachableError(`Ray head ${this.address} unreachable (${method} ${path}): ${e.message}`, {
-            address: this.address,
-            method,
-            path,
-          }, { cause: e }),
+          new RayHeadUnreachableError(
+            `Ray head ${this.address} unreachable (${method} ${path}): ${e.message}`,
+            {
+              address: this.address,
+              method,
+              path,
+            },
+            { cause: e },
+          ),
         ),
       );
       req.end(body);

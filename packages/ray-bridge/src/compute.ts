@@ -86,9 +86,12 @@ export function rayCompute(options: RayComputeOptions): ComputeFn {
     if (rows.length === 0) return [];
     const feature = ctx.definition;
     if (feature.spec.deps.some((d) => d.lineage.type === "expansion"))
-      throw new ValidationError(`rayCompute computes one row per record; "${ctx.feature}" is an expansion (1:N)`, {
-        feature: ctx.feature,
-      });
+      throw new ValidationError(
+        `rayCompute computes one row per record; "${ctx.feature}" is an expansion (1:N)`,
+        {
+          feature: ctx.feature,
+        },
+      );
     const io = await files();
     const dir = join(options.sharedDir, submissionBase(ctx.idempotencyKey));
     const tasks = Math.ceil(rows.length / rowsPerTask);
@@ -122,11 +125,13 @@ export function rayCompute(options: RayComputeOptions): ComputeFn {
         if (job) event("reused", id, job);
         else event("submitted", id);
       }
-      const ended = await waitOrStop(options, ctx, id);
-      event("ended", id, ended);
+      const ended = await waitOrStop(options, ctx, id, (job) => event("ended", id, job));
       if (ended.status === "FAILED") {
         const logs = await options.client.logs(id).catch(() => "");
-        const tail = logs.split("\n").slice(-(options.logTailLines ?? 40)).join("\n");
+        const tail = logs
+          .split("\n")
+          .slice(-(options.logTailLines ?? 40))
+          .join("\n");
         throw new RayJobFailedError(
           `Ray job ${id} for "${ctx.feature}" batch ${ctx.batchIndex} failed (${ended.error_type ?? "unknown"}): ${ended.message ?? ""}\n${tail}`,
           {
@@ -139,11 +144,14 @@ export function rayCompute(options: RayComputeOptions): ComputeFn {
         );
       }
       if (ended.status === "STOPPED")
-        throw new RayJobStoppedError(`Ray job ${id} for "${ctx.feature}" batch ${ctx.batchIndex} was stopped`, {
-          feature: ctx.feature,
-          batchIndex: ctx.batchIndex,
-          submissionId: id,
-        });
+        throw new RayJobStoppedError(
+          `Ray job ${id} for "${ctx.feature}" batch ${ctx.batchIndex} was stopped`,
+          {
+            feature: ctx.feature,
+            batchIndex: ctx.batchIndex,
+            submissionId: id,
+          },
+        );
       const results = await io.read(output);
       await rm(join(dir, "batch.parquet"), { force: true });
       return matchResults(feature, rows, results);
@@ -200,20 +208,31 @@ async function submit(
 }
 
 /** Waits for the job while heartbeating; on cancellation stops it, waits for STOPPED and rethrows. */
-async function waitOrStop(options: RayComputeOptions, ctx: ComputeContext, id: string): Promise<JobDetails> {
+async function waitOrStop(
+  options: RayComputeOptions,
+  ctx: ComputeContext,
+  id: string,
+  ended: (job: JobDetails) => void,
+): Promise<JobDetails> {
   try {
-    return await options.client.waitFor(id, {
+    const job = await options.client.waitFor(id, {
       signal: ctx.signal,
       maxIntervalMs: options.maxPollIntervalMs ?? 2_000,
       onPoll: (job) => ctx.heartbeat({ batchIndex: ctx.batchIndex, submissionId: id, status: job.status }),
     });
+    ended(job);
+    return job;
   } catch (e) {
     if (!ctx.signal.aborted) throw e;
-    const job = await options.client.get(id);
+    let job = await options.client.get(id);
     if (job && !TERMINAL.has(job.status)) {
       await options.client.stop(id);
-      await options.client.waitFor(id, { timeoutMs: options.stopTimeoutMs ?? 60_000, maxIntervalMs: 500 });
+      job = await options.client.waitFor(id, {
+        timeoutMs: options.stopTimeoutMs ?? 60_000,
+        maxIntervalMs: 500,
+      });
     }
+    if (job) ended(job);
     throw ctx.signal.reason ?? e;
   }
 }
@@ -222,10 +241,15 @@ async function waitOrStop(options: RayComputeOptions, ctx: ComputeContext, id: s
  * The job's rows in the batch's order, checked: one per input id (no missing, extra or
  * duplicated id), only the feature's columns, each parsed by its schema.
  */
-export function matchResults(feature: FeatureDefinition, inputs: readonly Row[], results: readonly Row[]): Row[] {
+export function matchResults(
+  feature: FeatureDefinition,
+  inputs: readonly Row[],
+  results: readonly Row[],
+): Row[] {
   const key = String(feature.key);
   const ids = feature.spec.idColumns;
-  const idOf = (r: Row) => JSON.stringify(ids.map((c) => (r[c] === null || r[c] === undefined ? null : String(r[c]))));
+  const idOf = (r: Row) =>
+    JSON.stringify(ids.map((c) => (r[c] === null || r[c] === undefined ? null : String(r[c]))));
   const types = feature.schema ? columnTypesOfSchema(feature.schema) : null;
   const byId = new Map<string, Row>();
   for (const [i, raw] of results.entries()) {
@@ -240,11 +264,14 @@ export function matchResults(feature: FeatureDefinition, inputs: readonly Row[],
     if (feature.schema) {
       const extra = Object.keys(row).filter((c) => !(c in feature.schema!.shape));
       if (extra.length > 0)
-        throw new RayResultMismatchError(`Ray result for "${key}" has column "${extra[0]}", not in its schema`, {
-          feature: key,
-          column: extra[0],
-          kind: "column",
-        });
+        throw new RayResultMismatchError(
+          `Ray result for "${key}" has column "${extra[0]}", not in its schema`,
+          {
+            feature: key,
+            column: extra[0],
+            kind: "column",
+          },
+        );
       const parsed = feature.schema.safeParse(row);
       if (!parsed.success) {
         const column = String(parsed.error.issues[0].path[0] ?? "");

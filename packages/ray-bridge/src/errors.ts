@@ -32,7 +32,10 @@ function defineRayError<C extends RayErrorCode>(name: string, code: C) {
 }
 
 /** The head did not answer (connection refused, reset, timed out). */
-export class RayHeadUnreachableError extends defineRayError("RayHeadUnreachableError", "RAY_HEAD_UNREACHABLE") {}
+export class RayHeadUnreachableError extends defineRayError(
+  "RayHeadUnreachableError",
+  "RAY_HEAD_UNREACHABLE",
+) {}
 /** The Jobs API answered with an unexpected HTTP status. `details.status`, `details.body`. */
 export class RayRequestError extends defineRayError("RayRequestError", "RAY_REQUEST_FAILED") {}
 /** The head refused a submission (bad runtime_env, a re-used `submission_id`, ...). */
@@ -47,6 +50,9 @@ export class RayJobStoppedError extends defineRayError("RayJobStoppedError", "RA
 /** `waitFor` gave up before the job ended. */
 export class RayJobTimeoutError extends defineRayError("RayJobTimeoutError", "RAY_JOB_TIMEOUT") {}
 /** A Jobs API response did not have the expected shape. */
-export class RayResponseInvalidError extends defineRayError("RayResponseInvalidError", "RAY_RESPONSE_INVALID") {}
+export class RayResponseInvalidError extends defineRayError(
+  "RayResponseInvalidError",
+  "RAY_RESPONSE_INVALID",
+) {}
 /** The rows a job returned do not match its batch (missing, extra or duplicated ids, bad columns). */
 export class RayResultMismatchError extends defineRayError("RayResultMismatchError", "RAY_RESULT_MISMATCH") {}

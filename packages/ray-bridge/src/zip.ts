@@ -12,11 +12,14 @@ const SKIP = new Set(["__pycache__", ".git", ".pytest_cache", "node_modules", ".
 export function zipDirectory(dir: string, options: { skip?: (name: string) => boolean } = {}): Uint8Array {
   const files: Array<{ name: string; data: Buffer }> = [];
   const walk = (d: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of readdirSync(d, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
       if (SKIP.has(entry.name) || entry.name.endsWith(".pyc") || options.skip?.(entry.name)) continue;
       const full = join(d, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (entry.isFile()) files.push({ name: relative(dir, full).split(sep).join("/"), data: readFileSync(full) });
+      else if (entry.isFile())
+        files.push({ name: relative(dir, full).split(sep).join("/"), data: readFileSync(full) });
     }
   };
   if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
@@ -30,7 +33,7 @@ export function zipFiles(files: ReadonlyArray<{ name: string; data: Uint8Array }
   const centrals: Buffer[] = [];
   let offset = 0;
   const DOS_TIME = 0; // 00:00:00
-  const DOS_DATE = (2020 - 1980) << 9 | (1 << 5) | 1; // 2020-01-01
+  const DOS_DATE = ((2020 - 1980) << 9) | (1 << 5) | 1; // 2020-01-01
   for (const file of files) {
     const name = Buffer.from(file.name, "utf8");
     const packed = deflateRawSync(file.data);

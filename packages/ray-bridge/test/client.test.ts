@@ -22,14 +22,21 @@ describe("RayJobsClient on the real head", () => {
     expect(submitted.submissionId).toBe(submissionId);
     const polls: string[] = [];
     const job = await ray.waitFor(submissionId, { onPoll: (j) => polls.push(j.status), timeoutMs: 120_000 });
-    expect(job).toMatchObject({ status: "SUCCEEDED", submission_id: submissionId, metadata: { owner: "metaxy-test" } });
+    expect(job).toMatchObject({
+      status: "SUCCEEDED",
+      submission_id: submissionId,
+      metadata: { owner: "metaxy-test" },
+    });
     expect(polls.at(-1)).toBe("SUCCEEDED");
     expect(await ray.logs(submissionId)).toContain("hello from ray");
     expect((await ray.list()).map((j) => j.submission_id)).toContain(submissionId);
 
     const again = ray.submit({ entrypoint: "true", submissionId });
     await expect(again).rejects.toSatisfy(
-      (e) => RaySubmissionRejectedError.isInstance(e) && e.code === "RAY_SUBMISSION_REJECTED" && e.details.alreadyExists === true,
+      (e) =>
+        RaySubmissionRejectedError.isInstance(e) &&
+        e.code === "RAY_SUBMISSION_REJECTED" &&
+        e.details.alreadyExists === true,
     );
     expect(await ray.get(id("never-submitted"))).toBeNull();
     expect(await ray.delete(submissionId)).toBe(true);
@@ -39,11 +46,15 @@ describe("RayJobsClient on the real head", () => {
 
   it("stops a running job (STOPPED) and reports a failing one with Ray's error_type", async () => {
     const sleeper = id("sleep");
-    await ray.submit({ entrypoint: `python -c "import time; print('started', flush=True); time.sleep(300)"`, submissionId: sleeper });
+    await ray.submit({
+      entrypoint: `python -c "import time; print('started', flush=True); time.sleep(300)"`,
+      submissionId: sleeper,
+    });
     const failing = id("fail");
     await ray.submit({ entrypoint: `python -c "raise SystemExit('boom: exit 3')"`, submissionId: failing });
     // Wait until it runs, then stop it.
-    for (let i = 0; i < 240 && (await ray.get(sleeper))?.status !== "RUNNING"; i++) await new Promise((r) => setTimeout(r, 250));
+    for (let i = 0; i < 240 && (await ray.get(sleeper))?.status !== "RUNNING"; i++)
+      await new Promise((r) => setTimeout(r, 250));
     expect(await ray.stop(sleeper)).toBe(true);
     expect((await ray.waitFor(sleeper, { timeoutMs: 60_000 })).status).toBe("STOPPED");
     const failed = await ray.waitFor(failing, { timeoutMs: 120_000 });
@@ -53,7 +64,9 @@ describe("RayJobsClient on the real head", () => {
 
   it("uploads a working_dir package (gcs://) that a job imports", async () => {
     const name = id("pkg");
-    const zip = zipFiles([{ name: "greeter.py", data: Buffer.from("def greet():\n    return 'hi from a package'\n") }]);
+    const zip = zipFiles([
+      { name: "greeter.py", data: Buffer.from("def greet():\n    return 'hi from a package'\n") },
+    ]);
     const uri = await ray.uploadPackage(name, zip);
     expect(uri).toBe(`gcs://${name}.zip`);
     expect(await ray.hasPackage(name)).toBe(true);

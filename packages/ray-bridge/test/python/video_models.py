@@ -20,15 +20,3 @@ def slow(rows):
 
 def drop_first(rows):
     return transcribe(rows[1:])
-
-
-def duplicate_first(rows):
-    return transcribe(rows + rows[:1])
-
-
-def extra_id(rows):
-    return transcribe(rows) + [{"sample_uid": "not-in-batch", "text": "x"}]
-
-
-def extra_column(rows):
-    return [{**t, "confidence": 0.5} for t in transcribe(rows)]
