@@ -28,11 +28,18 @@ import type {
 /** What a compute function is told about the batch it runs on. */
 export interface ComputeContext {
   feature: string;
+  /** The feature's definition (id columns, schema), e.g. to check rows computed elsewhere. */
+  definition: FeatureDefinition;
   stageId: string;
   batchIndex: number;
   /** 1 on the first try. */
   attempt: number;
   workflowId: string;
+  /**
+   * The batch's write key, `<workflowId>/<feature>/<stage>/<batch>`: the same on every attempt,
+   * e.g. to find work an earlier attempt started elsewhere.
+   */
+  idempotencyKey: string;
   /** Aborted when Temporal delivers a cancellation: pass it to model calls that take one. */
   signal: AbortSignal;
   /** Extra heartbeat (one is sent on a timer anyway), e.g. with progress details. */
@@ -145,16 +152,19 @@ export function createMetaxyActivities(deps: MetaxyActivityDeps) {
         });
       const staged = await openStage(stage.stageId);
       const rows = await staged.batch(batchIndex, stage.batchSize);
+      const key = `${workflowId}/${stage.feature}/${stage.stageId}/${batchIndex}`;
       const timer = setInterval(() => ctx.heartbeat({ batchIndex }), heartbeatEvery);
       let results: Array<Row | Row[]>;
       try {
         ctx.heartbeat({ batchIndex });
         results = await compute(rows, {
           feature: stage.feature,
+          definition: feature,
           stageId: stage.stageId,
           batchIndex,
           attempt: ctx.info.attempt,
           workflowId,
+          idempotencyKey: key,
           signal: ctx.cancellationSignal,
           heartbeat: (details) => ctx.heartbeat(details ?? { batchIndex }),
         });
@@ -174,7 +184,6 @@ export function createMetaxyActivities(deps: MetaxyActivityDeps) {
       );
       // A cancellation delivered while computing: nothing of this batch is written.
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure("batch cancelled before its write");
-      const key = `${workflowId}/${stage.feature}/${stage.stageId}/${batchIndex}`;
       try {
         await store.write(feature, out, { idempotencyKey: key });
         return { batchIndex, processed: rows.length, written: out.length, alreadyCommitted: false };
