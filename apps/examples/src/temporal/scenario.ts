@@ -33,6 +33,8 @@ export interface TemporalScenarioOptions {
   videos?: number;
   msPerRecord?: number;
   batchSize?: number;
+  /** Compute functions that replace the in-process stand-ins (e.g. Ray jobs), per feature. */
+  compute?: Readonly<Record<string, ComputeFn>>;
   log?: (s: string) => void;
 }
 
@@ -61,6 +63,7 @@ export async function temporalVideoScenario(
       "video/transcript": (rows) => models.transcribe(rows as Parameters<FakeGpuModels["transcribe"]>[0]),
       "video/faces": (rows) => models.detectFaces(rows as Parameters<FakeGpuModels["detectFaces"]>[0]),
       "video/caption": (rows) => models.caption(rows as Parameters<FakeGpuModels["caption"]>[0]),
+      ...options.compute,
     };
     await using store = await MetadataStore.open(duckdb({ path: options.path }), { graph: features.graph });
     const taskQueue = `metaxy-demo-${Date.now()}-${runs.length}`;
@@ -99,7 +102,8 @@ export async function temporalVideoScenario(
   return runs;
 }
 
-const GPU: Record<string, number> = {
+/** GPU-seconds one record of each feature costs. */
+export const GPU: Readonly<Record<string, number>> = {
   "video/raw": 0,
   "video/transcript": GPU_SECONDS.transcript,
   "video/faces": GPU_SECONDS.faces,
