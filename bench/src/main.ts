@@ -21,6 +21,7 @@ import {
   loadVectors,
 } from "./graphs.js";
 import { iqr, median, round3 } from "./stats.js";
+import { formatRay, runRayBench } from "./ray-bench.js";
 import { formatTemporal, runTemporalBench } from "./temporal-bench.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -53,7 +54,9 @@ const USAGE = `pnpm bench -- [options]
   --tmp <dir>                    parent of the per-round temp dirs (default the OS temp dir)
   --temporal                     instead: materializeFeature vs bare Temporal activities (real server)
     --temporal-batches 100  --temporal-batch-size 1000  --temporal-window 8
-    --temporal-ms-per-row 0.1 (simulated model)  --temporal-e2e 100000 (stale records end to end)`;
+    --temporal-ms-per-row 0.1 (simulated model)  --temporal-e2e 100000 (stale records end to end)
+  --ray                          instead: one Ray job per batch vs the same model inside the activity (real head)
+    --ray-batch-sizes 10,100,1000,5000  --ray-ms-per-row 1  --ray-rows-per-task 100000 (one task per batch)  (rounds: 2 unless --rounds)`;
 
 // ---------------------------------------------------------------------------- options
 
@@ -96,6 +99,10 @@ function parseOptions() {
       "temporal-window": { type: "string", default: "8" },
       "temporal-ms-per-row": { type: "string", default: "0.1" },
       "temporal-e2e": { type: "string", default: "100000" },
+      ray: { type: "boolean", default: false },
+      "ray-batch-sizes": { type: "string", default: "10,100,1000,5000" },
+      "ray-ms-per-row": { type: "string", default: "1" },
+      "ray-rows-per-task": { type: "string", default: "100000" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -131,6 +138,14 @@ function parseOptions() {
         e2eRecords: int("temporal-e2e", values["temporal-e2e"]),
       }
     : null;
+  const ray = values.ray
+    ? {
+        rounds: argv.some((a) => a.startsWith("--rounds")) ? rounds : 2,
+        batchSizes: values["ray-batch-sizes"].split(",").map((x) => int("ray-batch-sizes", x.trim())),
+        msPerRow: Number(values["ray-ms-per-row"]),
+        rowsPerTask: int("ray-rows-per-task", values["ray-rows-per-task"]),
+      }
+    : null;
   if (!Number.isInteger(rounds) || rounds <= 0) throw new Error(`bad --rounds ${values.rounds}`);
   return {
     graphs: list(values.graphs, GRAPH_NAMES, "graph"),
@@ -143,6 +158,7 @@ function parseOptions() {
     data: values.data ? userPath(values.data) : join(BENCH_DIR, ".data"),
     tmp: values.tmp ? userPath(values.tmp) : tmpdir(),
     temporal,
+    ray,
   };
 }
 
@@ -300,6 +316,12 @@ async function main() {
     const result = await runTemporalBench(opts.temporal);
     process.stdout.write(`${formatTemporal(result)}\n`);
     if (opts.json) writeFileSync(opts.json, `${JSON.stringify({ temporal: result }, null, 2)}\n`);
+    return;
+  }
+  if (opts.ray) {
+    const result = await runRayBench(opts.ray);
+    process.stdout.write(`${formatRay(result)}\n`);
+    if (opts.json) writeFileSync(opts.json, `${JSON.stringify({ ray: result }, null, 2)}\n`);
     return;
   }
   const startedAt = new Date();
