@@ -5,7 +5,7 @@ import { join } from "node:path";
 
 /** deltalake (delta-rs) in a venv of its own, cached per machine: the independent checker. */
 export const DELTA_RS_VERSION = "1.6.6";
-const cache = join(process.env.METAXY_CACHE ?? join(homedir(), ".cache", "metaxy"), "delta");
+const cache = join(process.env.METAXY_SERVICES_CACHE ?? join(homedir(), ".cache", "metaxy"), "delta");
 const venv = join(cache, "venv");
 export const python = join(venv, "bin", "python");
 
