@@ -97,7 +97,12 @@ export class MetaxyError extends Error {
   }
 }
 
-function defineError<C extends MetaxyErrorCode>(name: string, code: C) {
+/**
+ * A base class for errors of one `code`, recognised by `isInstance` across copies of the package.
+ * Packages built on core (backends, bridges) define their own codes with it:
+ * `class MyError extends defineError("MyError", "MY_CODE") {}`.
+ */
+export function defineError<C extends string>(name: string, code: C) {
   const marker = `${BASE_MARKER}.${name}`;
   return class extends MetaxyError {
     override readonly code: C = code;
@@ -115,84 +120,80 @@ function defineError<C extends MetaxyErrorCode>(name: string, code: C) {
   };
 }
 
+const coreError = <C extends MetaxyErrorCode>(name: string, code: C) => defineError(name, code);
+
 /** A key, spec or graph is invalid (ValueError in Python Metaxy). */
-export class ValidationError extends defineError("ValidationError", "VALIDATION_ERROR") {}
-export class InvalidKeyError extends defineError("InvalidKeyError", "INVALID_KEY") {}
-export class DuplicateFieldError extends defineError("DuplicateFieldError", "DUPLICATE_FIELD") {}
-export class FeatureConflictError extends defineError("FeatureConflictError", "FEATURE_CONFLICT") {}
-export class CycleError extends defineError("CycleError", "DEPENDENCY_CYCLE") {
+export class ValidationError extends coreError("ValidationError", "VALIDATION_ERROR") {}
+export class InvalidKeyError extends coreError("InvalidKeyError", "INVALID_KEY") {}
+export class DuplicateFieldError extends coreError("DuplicateFieldError", "DUPLICATE_FIELD") {}
+export class FeatureConflictError extends coreError("FeatureConflictError", "FEATURE_CONFLICT") {}
+export class CycleError extends coreError("CycleError", "DEPENDENCY_CYCLE") {
   get cycle(): string[] {
     return (this.details.cycle as string[]) ?? [];
   }
 }
 /** A dependency names a feature that is not in the graph. */
-export class MissingFeatureDependencyError extends defineError(
+export class MissingFeatureDependencyError extends coreError(
   "MissingFeatureDependencyError",
   "MISSING_FEATURE_DEPENDENCY",
 ) {}
 /** A field has no upstream fields to depend on. */
-export class NoUpstreamFieldsError extends defineError("NoUpstreamFieldsError", "NO_UPSTREAM_FIELDS") {}
+export class NoUpstreamFieldsError extends coreError("NoUpstreamFieldsError", "NO_UPSTREAM_FIELDS") {}
 /** A feature key is not in the graph. */
-export class UnknownFeatureError extends defineError("UnknownFeatureError", "UNKNOWN_FEATURE") {}
-export class FieldNotFoundError extends defineError("FieldNotFoundError", "FIELD_NOT_FOUND") {}
-export class ColumnCollisionError extends defineError("ColumnCollisionError", "COLUMN_COLLISION") {}
-export class InvalidRenameError extends defineError("InvalidRenameError", "INVALID_RENAME") {}
+export class UnknownFeatureError extends coreError("UnknownFeatureError", "UNKNOWN_FEATURE") {}
+export class FieldNotFoundError extends coreError("FieldNotFoundError", "FIELD_NOT_FOUND") {}
+export class ColumnCollisionError extends coreError("ColumnCollisionError", "COLUMN_COLLISION") {}
+export class InvalidRenameError extends coreError("InvalidRenameError", "INVALID_RENAME") {}
 /** A field's code version is the empty string (Python refuses to record such a graph). */
-export class EmptyCodeVersionError extends defineError("EmptyCodeVersionError", "EMPTY_CODE_VERSION") {}
+export class EmptyCodeVersionError extends coreError("EmptyCodeVersionError", "EMPTY_CODE_VERSION") {}
 
-export class MetadataStoreError extends defineError("MetadataStoreError", "METADATA_STORE_ERROR") {}
+export class MetadataStoreError extends coreError("MetadataStoreError", "METADATA_STORE_ERROR") {}
 /** The feature has no metadata in the store (nor in its fallback stores). */
-export class FeatureNotFoundError extends defineError("FeatureNotFoundError", "FEATURE_NOT_FOUND") {}
-export class SystemDataNotFoundError extends defineError(
-  "SystemDataNotFoundError",
-  "SYSTEM_DATA_NOT_FOUND",
-) {}
+export class FeatureNotFoundError extends coreError("FeatureNotFoundError", "FEATURE_NOT_FOUND") {}
+export class SystemDataNotFoundError extends coreError("SystemDataNotFoundError", "SYSTEM_DATA_NOT_FOUND") {}
 /** Rows handed to `write` lack provenance or carry values of the wrong type. */
-export class MetadataSchemaError extends defineError("MetadataSchemaError", "METADATA_SCHEMA_ERROR") {}
-export class StoreNotOpenError extends defineError("StoreNotOpenError", "STORE_NOT_OPEN") {}
+export class MetadataSchemaError extends coreError("MetadataSchemaError", "METADATA_SCHEMA_ERROR") {}
+export class StoreNotOpenError extends coreError("StoreNotOpenError", "STORE_NOT_OPEN") {}
 /** The store was closed while an operation (e.g. iterating an increment) was still running. */
-export class StoreClosedError extends defineError("StoreClosedError", "STORE_CLOSED") {}
+export class StoreClosedError extends coreError("StoreClosedError", "STORE_CLOSED") {}
 /** A feature's table does not exist in the store (and is not created on demand). */
-export class TableNotFoundError extends defineError("TableNotFoundError", "TABLE_NOT_FOUND") {}
+export class TableNotFoundError extends coreError("TableNotFoundError", "TABLE_NOT_FOUND") {}
 /** Two feature keys (or a feature key and a system table) map to one table name. */
-export class TableNameCollisionError extends defineError("TableNameCollisionError", "TABLE_NAME_COLLISION") {}
+export class TableNameCollisionError extends coreError("TableNameCollisionError", "TABLE_NAME_COLLISION") {}
 /** A user column uses a name the engine or Metaxy reserves. */
-export class ReservedColumnError extends defineError("ReservedColumnError", "RESERVED_COLUMN") {}
+export class ReservedColumnError extends coreError("ReservedColumnError", "RESERVED_COLUMN") {}
 /** A column named in a read, filter or select is not in the feature's table. */
-export class ColumnNotFoundError extends defineError("ColumnNotFoundError", "COLUMN_NOT_FOUND") {}
-export class HashAlgorithmNotSupportedError extends defineError(
+export class ColumnNotFoundError extends coreError("ColumnNotFoundError", "COLUMN_NOT_FOUND") {}
+export class HashAlgorithmNotSupportedError extends coreError(
   "HashAlgorithmNotSupportedError",
   "HASH_ALGORITHM_NOT_SUPPORTED",
 ) {}
 /** xxhash was used synchronously before its WebAssembly module was loaded (`initHashing()`). */
-export class HashingNotReadyError extends defineError("HashingNotReadyError", "HASHING_NOT_READY") {}
+export class HashingNotReadyError extends coreError("HashingNotReadyError", "HASHING_NOT_READY") {}
 /** A root feature was resolved without `samples`. */
-export class RootFeatureWithoutSamplesError extends defineError(
+export class RootFeatureWithoutSamplesError extends coreError(
   "RootFeatureWithoutSamplesError",
   "ROOT_FEATURE_WITHOUT_SAMPLES",
 ) {}
 /** Another process holds the store's write lock (e.g. a second DuckDB writer). */
-export class StoreLockedError extends defineError("StoreLockedError", "STORE_LOCKED") {}
+export class StoreLockedError extends coreError("StoreLockedError", "STORE_LOCKED") {}
 /** An idempotency key was reused for a write of different rows. */
-export class IdempotencyConflictError extends defineError(
-  "IdempotencyConflictError",
-  "IDEMPOTENCY_CONFLICT",
-) {}
+export class IdempotencyConflictError extends coreError("IdempotencyConflictError", "IDEMPOTENCY_CONFLICT") {}
 /** The backend implements another version of the backend contract than this core. */
-export class BackendSpecVersionError extends defineError(
+export class BackendSpecVersionError extends coreError(
   "BackendSpecVersionError",
   "BACKEND_SPEC_VERSION_MISMATCH",
 ) {}
 /** A stage id is empty, malformed, or names no staged increment. */
-export class InvalidStageIdError extends defineError("InvalidStageIdError", "INVALID_STAGE_ID") {}
-export class InvalidConfigError extends defineError("InvalidConfigError", "INVALID_CONFIG") {}
-export class FilterParseError extends defineError("FilterParseError", "FILTER_PARSE_ERROR") {}
+export class InvalidStageIdError extends coreError("InvalidStageIdError", "INVALID_STAGE_ID") {}
+export class InvalidConfigError extends coreError("InvalidConfigError", "INVALID_CONFIG") {}
+export class FilterParseError extends coreError("FilterParseError", "FILTER_PARSE_ERROR") {}
 /** A filter compares a column with a value (or column) of another type, e.g. a string with an integer column. */
-export class FilterTypeError extends defineError("FilterTypeError", "FILTER_TYPE_ERROR") {}
-export class InvariantViolationError extends defineError("InvariantViolationError", "INVARIANT_VIOLATION") {}
+export class FilterTypeError extends coreError("FilterTypeError", "FILTER_TYPE_ERROR") {}
+export class InvariantViolationError extends coreError("InvariantViolationError", "INVARIANT_VIOLATION") {}
 
 /** An error raised by the storage engine or its driver; the original is kept as `cause`. */
-export class EngineError extends defineError("EngineError", "ENGINE_ERROR") {
+export class EngineError extends coreError("EngineError", "ENGINE_ERROR") {
   /** Wraps a raw engine error; a Metaxy error passes through unchanged. */
   static wrap(cause: unknown, details: MetaxyErrorDetails = {}, context?: string): MetaxyError {
     if (MetaxyError.isInstance(cause)) return cause;
@@ -201,7 +202,7 @@ export class EngineError extends defineError("EngineError", "ENGINE_ERROR") {
   }
 }
 /** A store's stored provenance was hashed with another algorithm than the one it was opened with. */
-export class HashAlgorithmMismatchError extends defineError(
+export class HashAlgorithmMismatchError extends coreError(
   "HashAlgorithmMismatchError",
   "HASH_ALGORITHM_MISMATCH",
 ) {}
