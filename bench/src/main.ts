@@ -1,6 +1,7 @@
 /**
  * `pnpm bench`: the resolve-update benchmark of /work/shared/bench/BENCHMARK.md, Metaxy TS
- * (DuckDB backend) against Python Metaxy 0.1.11 on the same machine and the same data.
+ * (DuckDB backend, and with `--delta` the Delta backend beside it) against Python Metaxy 0.1.11
+ * on the same machine and the same data.
  * See README.md for the options and the meaning of every column.
  */
 import { spawn } from "node:child_process";
@@ -20,6 +21,7 @@ import {
   checkVersions,
   loadVectors,
 } from "./graphs.js";
+import { formatDeltaOpen, runDeltaOpenBench } from "./delta-open-bench.js";
 import { iqr, median, round3 } from "./stats.js";
 import { formatRay, runRayBench } from "./ray-bench.js";
 import { formatTemporal, runTemporalBench } from "./temporal-bench.js";
@@ -48,6 +50,7 @@ const USAGE = `pnpm bench -- [options]
   --rounds 10                    timed rounds per mode (default 10, no warm-up)
   --modes stage,materialise,floor  TS modes (default all three)
   --python / --no-python         also run Python Metaxy (default on)
+  --delta                        also run stage and materialise on the Delta backend (@metaxy/backend-delta), same cells
   --memory-limit <size>          DuckDB memory_limit for the timed TS processes (e.g. 1.5GB; default: DuckDB's 80% of RAM)
   --json <file>                  write every result (per-round times included) as JSON
   --data <dir>                   data dir (default bench/.data)
@@ -56,7 +59,9 @@ const USAGE = `pnpm bench -- [options]
     --temporal-batches 100  --temporal-batch-size 1000  --temporal-window 8
     --temporal-ms-per-row 0.1 (simulated model)  --temporal-e2e 100000 (stale records end to end)
   --ray                          instead: one Ray job per batch vs the same model inside the activity (real head)
-    --ray-batch-sizes 10,100,1000,5000  --ray-ms-per-row 1  --ray-rows-per-task 100000 (one task per batch)  (rounds: 2 unless --rounds)`;
+    --ray-batch-sizes 10,100,1000,5000  --ray-ms-per-row 1  --ray-rows-per-task 100000 (one task per batch)  (rounds: 2 unless --rounds)
+  --delta-open                   instead: Delta open + first read against commit count, checkpoints every N and none
+    --delta-commits 10,100,500,1000  --delta-checkpoint-interval 10  (rounds: 7 opens per point unless --rounds)`;
 
 // ---------------------------------------------------------------------------- options
 
@@ -89,6 +94,10 @@ function parseOptions() {
       modes: { type: "string", default: MODES.join(",") },
       python: { type: "boolean", default: true },
       "no-python": { type: "boolean", default: false },
+      delta: { type: "boolean", default: false },
+      "delta-open": { type: "boolean", default: false },
+      "delta-commits": { type: "string", default: "10,100,500,1000" },
+      "delta-checkpoint-interval": { type: "string", default: "10" },
       "memory-limit": { type: "string" },
       json: { type: "string" },
       data: { type: "string" },
@@ -146,6 +155,13 @@ function parseOptions() {
         rowsPerTask: int("ray-rows-per-task", values["ray-rows-per-task"]),
       }
     : null;
+  const deltaOpen = values["delta-open"]
+    ? {
+        rounds: argv.some((a) => a.startsWith("--rounds")) ? rounds : 7,
+        commits: values["delta-commits"].split(",").map((x) => int("delta-commits", x.trim())),
+        checkpointInterval: int("delta-checkpoint-interval", values["delta-checkpoint-interval"]),
+      }
+    : null;
   if (!Number.isInteger(rounds) || rounds <= 0) throw new Error(`bad --rounds ${values.rounds}`);
   return {
     graphs: list(values.graphs, GRAPH_NAMES, "graph"),
@@ -154,11 +170,13 @@ function parseOptions() {
     rounds,
     modes: list(values.modes, MODES, "mode"),
     python: values.python && !values["no-python"],
+    delta: values.delta,
     json: values.json ? userPath(values.json) : null,
     data: values.data ? userPath(values.data) : join(BENCH_DIR, ".data"),
     tmp: values.tmp ? userPath(values.tmp) : tmpdir(),
     temporal,
     ray,
+    deltaOpen,
   };
 }
 
@@ -256,16 +274,20 @@ interface CellResult {
   expected_counts: { new: number; stale: number; orphaned: number };
   mutated_count: number;
   seed: any;
-  modes: Partial<
-    Record<Mode, Stat & { steps_ms: Array<Record<string, number>>; steps_median_ms: Record<string, number> }>
-  >;
+  modes: Partial<Record<Mode, ModeStat>>;
   python: (Stat & Record<string, unknown>) | null;
+  /** `--delta`: the same cell on the Delta backend (a copy of the seeded rows). */
+  delta: { seed: any; modes: Partial<Record<Mode, ModeStat>> } | null;
   ratios: {
     stage_over_python: number | null;
     materialise_over_python: number | null;
     stage_over_floor: number | null;
+    delta_stage_over_duckdb_stage: number | null;
+    delta_materialise_over_duckdb_materialise: number | null;
   };
 }
+
+type ModeStat = Stat & { steps_ms: Array<Record<string, number>>; steps_median_ms: Record<string, number> };
 
 const fmtN = (n: number) => n.toLocaleString("en-US").replaceAll(",", " ");
 const fmtMs = (s?: Stat | null) => (s ? `${s.median_ms.toFixed(1)} ± ${s.iqr_ms.toFixed(1)}` : "-");
@@ -308,6 +330,40 @@ function table(cells: CellResult[]): string {
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
+/** `--delta`: the Delta backend beside DuckDB, cell by cell. */
+function deltaTable(cells: CellResult[]): string {
+  const header = [
+    "graph",
+    "N",
+    "phase",
+    "duckdb stage ms",
+    "delta stage ms",
+    "delta/duckdb",
+    "duckdb mat ms",
+    "delta mat ms",
+    "delta/duckdb",
+    "peak RSS MB stage duckdb/delta",
+    "mat duckdb/delta",
+  ];
+  const rows = cells.map((c) => [
+    c.graph,
+    fmtN(c.n),
+    c.phase,
+    fmtMs(c.modes.stage),
+    fmtMs(c.delta?.modes.stage),
+    fmtRatio(c.ratios.delta_stage_over_duckdb_stage),
+    fmtMs(c.modes.materialise),
+    fmtMs(c.delta?.modes.materialise),
+    fmtRatio(c.ratios.delta_materialise_over_duckdb_materialise),
+    [c.modes.stage, c.delta?.modes.stage].map(fmtRss).join(" / "),
+    [c.modes.materialise, c.delta?.modes.materialise].map(fmtRss).join(" / "),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) =>
+    r.map((x, i) => (i < 3 && i !== 1 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join("  ");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
 // ---------------------------------------------------------------------------- main
 
 async function main() {
@@ -322,6 +378,12 @@ async function main() {
     const result = await runRayBench(opts.ray);
     process.stdout.write(`${formatRay(result)}\n`);
     if (opts.json) writeFileSync(opts.json, `${JSON.stringify({ ray: result }, null, 2)}\n`);
+    return;
+  }
+  if (opts.deltaOpen) {
+    const result = await runDeltaOpenBench({ ...opts.deltaOpen, tmp: opts.tmp });
+    process.stdout.write(`${formatDeltaOpen(result)}\n`);
+    if (opts.json) writeFileSync(opts.json, `${JSON.stringify({ delta_open: result }, null, 2)}\n`);
     return;
   }
   const startedAt = new Date();
@@ -399,10 +461,18 @@ async function main() {
             seed: { seed_ms: seed.seed_ms, peak_rss_mb: seed.peak_rss_mb, verification: seed.verification },
             modes: {},
             python: null,
-            ratios: { stage_over_python: null, materialise_over_python: null, stage_over_floor: null },
+            delta: null,
+            ratios: {
+              stage_over_python: null,
+              materialise_over_python: null,
+              stage_over_floor: null,
+              delta_stage_over_duckdb_stage: null,
+              delta_materialise_over_duckdb_materialise: null,
+            },
           };
-          for (const mode of opts.modes) {
-            log(`bench: ${graph} N=${fmtN(n)} ${phase}: TS ${mode}, ${opts.rounds} rounds`);
+          /** One timed mode in its own process; `backendArgs` pick the Delta backend and its template. */
+          const timedMode = async (mode: Mode, backendArgs: string[], label: string): Promise<ModeStat> => {
+            log(`bench: ${graph} N=${fmtN(n)} ${phase}: TS ${label}, ${opts.rounds} rounds`);
             const r = await runJson(
               process.execPath,
               [
@@ -410,6 +480,7 @@ async function main() {
                 "--mode",
                 mode,
                 ...common,
+                ...backendArgs,
                 "--rounds",
                 String(opts.rounds),
                 "--result",
@@ -421,14 +492,49 @@ async function main() {
             const stepsMedian = Object.fromEntries(
               Object.keys(steps[0] ?? {}).map((k) => [k, round3(median(steps.map((s) => s[k])))]),
             );
-            cell.modes[mode] = {
+            const out = {
               ...stat(r.rounds_ms, r.peak_rss_mb),
               steps_ms: steps,
               steps_median_ms: stepsMedian,
             };
             log(
-              `bench:   ${mode}: median ${fmtMs(cell.modes[mode])} ms, peak RSS ${r.peak_rss_mb} MB, steps ${JSON.stringify(stepsMedian)}`,
+              `bench:   ${label}: median ${fmtMs(out)} ms, peak RSS ${r.peak_rss_mb} MB, steps ${JSON.stringify(stepsMedian)}`,
             );
+            return out;
+          };
+          for (const mode of opts.modes) cell.modes[mode] = await timedMode(mode, [], mode);
+          if (opts.delta) {
+            // The same rows copied into a Delta store (untimed), then the library's modes on it.
+            const deltaDir = join(work, `${graph}_n${n}_${phase}.delta-store`);
+            const deltaArgs = ["--backend", "delta", "--template", deltaDir];
+            log(`bench: ${graph} N=${fmtN(n)} ${phase}: seeding the Delta store from the DuckDB file`);
+            const deltaSeed = await runJson(
+              process.execPath,
+              [
+                ...nodeArgs,
+                "--mode",
+                "seed",
+                ...common,
+                ...deltaArgs,
+                "--source",
+                template,
+                "--result",
+                resultPath,
+              ],
+              resultPath,
+            );
+            cell.delta = {
+              seed: {
+                seed_ms: deltaSeed.seed_ms,
+                peak_rss_mb: deltaSeed.peak_rss_mb,
+                verification: deltaSeed.verification,
+              },
+              modes: {},
+            };
+            for (const mode of opts.modes)
+              if (mode !== "floor")
+                cell.delta.modes[mode] = await timedMode(mode, deltaArgs, `delta ${mode}`);
+            rmSync(deltaDir, { recursive: true, force: true });
           }
           rmSync(template, { force: true });
           if (opts.python) {
@@ -478,9 +584,15 @@ async function main() {
             stage_over_python: ratio(cell.modes.stage, cell.python),
             materialise_over_python: ratio(cell.modes.materialise, cell.python),
             stage_over_floor: ratio(cell.modes.stage, cell.modes.floor),
+            delta_stage_over_duckdb_stage: ratio(cell.delta?.modes.stage, cell.modes.stage),
+            delta_materialise_over_duckdb_materialise: ratio(
+              cell.delta?.modes.materialise,
+              cell.modes.materialise,
+            ),
           };
           cells.push(cell);
           log(`\n${table([cell])}`);
+          if (cell.delta) log(`\n${deltaTable([cell])}`);
         }
   } finally {
     cleanup();
@@ -501,6 +613,15 @@ async function main() {
     "stage = open + resolveUpdate + counts() + close (increment materialised in DuckDB); materialise = open + resolveUpdate + toArray() + close;",
     "floor = open + one hand-written CREATE TEMP TABLE ... AS statement + close; python = Python Metaxy eager resolve_update + Polars conversion (open/close included).",
     "Peak RSS is each process's own maximum (one process per mode and cell; Python's includes its in-process seeding and Polars frames).",
+    ...(opts.delta
+      ? [
+          "",
+          "Delta backend (@metaxy/backend-delta) beside DuckDB: the same stored rows copied into Delta tables (100,000 rows per commit),",
+          "the same timed work with delta({ root }) on a fresh copy of the store per round; ratios below 1 = Delta faster.",
+          "",
+          deltaTable(cells),
+        ]
+      : []),
   ].join("\n");
   process.stdout.write(`${report}\n`);
 

@@ -11,14 +11,21 @@
  * verifies it (counts, floor = library, hashes against core and the vectors).
  * stage / materialise / floor: per round, a fresh copy of that file in a new temp dir, then the
  * timed work (see README.md). Writes a JSON result to --result.
+ *
+ * `--backend delta` (`pnpm bench -- --delta`): --template is a Delta store directory. seed copies
+ * every stored row of the seeded DuckDB file (--source) into it through the Delta backend, in
+ * batches of 100,000 rows (one commit each), and verifies the counts; stage / materialise then
+ * run on a fresh copy of that directory per round, with `delta({ root })` instead of `duckdb()`.
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { DuckDBInstance, version as duckdbVersion } from "@duckdb/node-api";
+import { delta } from "@metaxy/backend-delta";
 import { compileResolveUpdate, duckdb, duckdbDialect } from "@metaxy/backend-duckdb";
 import {
+  type Backend,
   type IncrementCounts,
   MetadataStore,
   type Row,
@@ -50,6 +57,8 @@ const { values: args } = parseArgs({
     template: { type: "string" },
     tmp: { type: "string" },
     result: { type: "string" },
+    backend: { type: "string", default: "duckdb" },
+    source: { type: "string" },
   },
 });
 
@@ -61,6 +70,15 @@ const rounds = Number(args.rounds);
 const dataDir = args.data!;
 const template = args.template!;
 const tmpParent = args.tmp!;
+const backendKind = args.backend as "duckdb" | "delta";
+if (backendKind !== "duckdb" && backendKind !== "delta") throw new Error(`unknown --backend ${args.backend}`);
+if (backendKind === "delta" && mode === "floor")
+  throw new Error("the floor is DuckDB's: no --mode floor with --backend delta");
+/** The timed store's backend on the round's copy of the template. */
+const timedBackend = (path: string): Backend =>
+  backendKind === "delta"
+    ? delta({ root: path, config: duckdbConfig })
+    : duckdb({ path, config: duckdbConfig });
 const bench = buildGraph(graphName);
 const meta = JSON.parse(readFileSync(join(dataDir, "meta.json"), "utf8")) as {
   n: number;
@@ -73,7 +91,7 @@ const expected: IncrementCounts =
   phase === "new"
     ? { new: n, stale: 0, orphaned: 0, failed: 0 }
     : { new: 0, stale: meta.mutated_count, orphaned: 0, failed: 0 };
-const tag = `${graphName} n=${n} ${phase} ${mode}`;
+const tag = `${graphName} n=${n} ${phase} ${backendKind === "delta" ? "delta " : ""}${mode}`;
 const log = (msg: string) => process.stderr.write(`  [${tag}] ${msg}\n`);
 
 function sameCounts(a: IncrementCounts, b: IncrementCounts): boolean {
@@ -303,6 +321,67 @@ async function compareSeedWithStoreWrite(seeded: MetadataStore): Promise<number>
   }
 }
 
+// ---------------------------------------------------------------------------- seed (Delta)
+
+/** Rows per Delta commit when the seeded DuckDB file is copied into a Delta store. */
+const DELTA_SEED_BATCH = 100_000;
+
+/**
+ * Copies every stored row of the seeded DuckDB file (system columns and timestamps as they are,
+ * root 0's appended rows included) into a Delta store through the Delta backend's `write`, as
+ * `metaxy metadata copy` does; then checks row counts and the library's counts on the Delta store.
+ */
+async function seedDelta(): Promise<Record<string, unknown>> {
+  if (!args.source) throw new Error("--backend delta --mode seed needs --source <seeded DuckDB file>");
+  const t0 = performance.now();
+  rmSync(template, { recursive: true, force: true });
+  const source = await MetadataStore.open(duckdb({ path: args.source }), {
+    graph: bench.graph,
+    hashAlgorithm: HASH,
+    mode: "r",
+  });
+  const target = await MetadataStore.open(delta({ root: template }), {
+    graph: bench.graph,
+    hashAlgorithm: HASH,
+  });
+  const rows: Record<string, number> = {};
+  try {
+    const defs = [...bench.roots.map((r) => r.def), ...(phase === "stale" ? [bench.leaf] : [])];
+    for (const def of defs) {
+      const table = def.key.tableName;
+      const schema = await source.backend.tableSchema(table);
+      if (!schema) throw new Error(`${tag}: ${table} missing in ${args.source}`);
+      rows[table] = 0;
+      for await (const batch of source.readBatches(def, {
+        withSampleHistory: true,
+        withFeatureHistory: true,
+        includeSoftDeleted: true,
+        batchSize: DELTA_SEED_BATCH,
+      })) {
+        const [written] = await target.backend.write([
+          { table, feature: def.key.toString(), schema, rows: batch },
+        ]);
+        rows[table] += written;
+      }
+      const want = await source.count(def, { withSampleHistory: true, withFeatureHistory: true });
+      const got = await target.count(def, { withSampleHistory: true, withFeatureHistory: true });
+      if (got !== want || rows[table] !== want)
+        throw new Error(
+          `${tag}: ${table} has ${got} rows in the Delta store (${rows[table]} written), ${want} in DuckDB`,
+        );
+    }
+    const seedMs = performance.now() - t0;
+    const counts = await (await target.resolveUpdate(bench.leaf)).counts();
+    assertCounts(counts, "verification (Delta store)");
+    const verification = { rows_copied: rows, library_counts: counts };
+    log(`seeded ${template} in ${(seedMs / 1000).toFixed(1)} s; verified: ${JSON.stringify(verification)}`);
+    return { seed_ms: Math.round(seedMs), verification };
+  } finally {
+    await target.close();
+    await source.close();
+  }
+}
+
 // ---------------------------------------------------------------------------- timed modes
 
 interface RoundResult {
@@ -337,7 +416,7 @@ async function timedRound(path: string): Promise<RoundResult> {
     };
   }
   const t0 = performance.now();
-  const store = await MetadataStore.open(duckdb({ path, config: duckdbConfig }), {
+  const store = await MetadataStore.open(timedBackend(path), {
     graph: bench.graph,
     hashAlgorithm: HASH,
   });
@@ -378,8 +457,9 @@ async function timed(): Promise<Record<string, unknown>> {
   for (let r = 0; r < rounds; r++) {
     const dir = mkdtempSync(join(tmpParent, "metaxy_bench_ts_"));
     try {
-      const path = join(dir, "bench.duckdb");
-      copyFileSync(template, path);
+      const path = join(dir, backendKind === "delta" ? "store" : "bench.duckdb");
+      if (backendKind === "delta") cpSync(template, path, { recursive: true });
+      else copyFileSync(template, path);
       (globalThis as { gc?: () => void }).gc?.();
       const res = await timedRound(path);
       assertCounts(res.counts, `round ${r + 1}`);
@@ -405,12 +485,13 @@ async function timed(): Promise<Record<string, unknown>> {
 // ---------------------------------------------------------------------------- main
 
 const started = performance.now();
-const body = mode === "seed" ? await seed() : await timed();
+const body = mode !== "seed" ? await timed() : backendKind === "delta" ? await seedDelta() : await seed();
 const result = {
   mode,
   graph: graphName,
   n,
   phase,
+  backend: backendKind,
   rounds: mode === "seed" ? 0 : rounds,
   ...body,
   expected_counts: expected,
