@@ -243,6 +243,15 @@ class DeltaBackend implements Backend {
   // ---- views of snapshots ----
 
   async #columnsOf(paths: readonly string[]): Promise<Set<string>[]> {
+    const unknown = [...new Set(paths.filter((p) => !this.#fileColumns.has(p)))];
+    // One `parquet_schema` over every file not seen yet (a table written in many small commits
+    // has many files: one DESCRIBE each made opening it grow with its history).
+    if (unknown.length > 1) {
+      const rows = await this.#all(
+        `SELECT file_name, name, num_children FROM parquet_schema([${unknown.map(s).join(", ")}])`,
+      );
+      for (const [path, columns] of topLevelColumns(rows)) this.#fileColumns.set(path, columns);
+    }
     const out: Set<string>[] = [];
     for (const path of paths) {
       let columns = this.#fileColumns.get(path);
@@ -831,4 +840,37 @@ async function* withoutRowid(batches: AsyncIterable<Row[]>): AsyncGenerator<Row[
     for (const r of batch) delete r.rowid;
     yield batch;
   }
+}
+
+/**
+ * The top-level column names of each file in `parquet_schema` rows: per file its schema tree in
+ * depth-first order, the root first (`num_children` = its column count). A file whose rows do not
+ * form one complete tree is left out (its columns are then read on their own).
+ */
+function topLevelColumns(rows: readonly Record<string, unknown>[]): Map<string, Set<string>> {
+  const byFile = new Map<string, Array<{ name: string; children: number }>>();
+  for (const r of rows) {
+    const file = String(r.file_name);
+    let nodes = byFile.get(file);
+    if (!nodes) byFile.set(file, (nodes = []));
+    nodes.push({ name: String(r.name), children: r.num_children == null ? 0 : Number(r.num_children) });
+  }
+  const out = new Map<string, Set<string>>();
+  for (const [file, nodes] of byFile) {
+    // Index just past the subtree starting at `i`, or -1 if the rows end inside it.
+    const skip = (i: number): number => {
+      if (i >= nodes.length) return -1;
+      let j = i + 1;
+      for (let k = 0; k < nodes[i].children && j !== -1; k++) j = skip(j);
+      return j;
+    };
+    const columns = new Set<string>();
+    let i = 1;
+    for (let k = 0; k < nodes[0].children && i !== -1; k++) {
+      if (i < nodes.length) columns.add(nodes[i].name);
+      i = skip(i);
+    }
+    if (i === nodes.length) out.set(file, columns);
+  }
+  return out;
 }
