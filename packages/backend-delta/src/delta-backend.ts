@@ -131,7 +131,7 @@ class DeltaBackend implements Backend {
     this.#root = options.root;
     this.#layout = options.layout ?? "nested";
     this.capabilities = {
-      hashAlgorithms: ["md5", "sha256", "xxhash64", "xxhash32"],
+      hashAlgorithms: ["md5", "sha256", "xxhash64", "xxhash32", "xxh3_64"],
       defaultHashAlgorithm: options.hashAlgorithm ?? "md5",
       atomicWrites: true,
     };
