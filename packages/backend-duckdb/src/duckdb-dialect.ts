@@ -1,4 +1,5 @@
-import type { ColumnType, HashAlgorithm } from "@metaxy/core";
+import type { ColumnType, HashAlgorithm, Literal } from "@metaxy/core";
+import { sqlLiteral } from "@metaxy/core/backend";
 import type { SqlDialect } from "@metaxy/backend-sql";
 
 /** How Metaxy speaks DuckDB SQL: quoting, types, hashes, the `*_by_field` maps and DuckDB's own syntax. */
@@ -11,6 +12,11 @@ export const duckdbDialect: SqlDialect = {
   string(value: string): string {
     const quoted = `'${value.replaceAll("'", "''")}'`;
     return value.includes("\u0000") ? `(${quoted.replaceAll("\u0000", "' || chr(0) || '")})` : quoted;
+  },
+  /** DuckDB statements take values as escaped literals (the SQL stays self-contained). */
+  bind(value: Literal | Date): string {
+    if (value instanceof Date) return `make_timestamptz(${BigInt(value.getTime()) * 1000n})`;
+    return typeof value === "string" ? duckdbDialect.string(value) : sqlLiteral(value);
   },
   typeName(type: ColumnType): string {
     switch (type) {
@@ -54,8 +60,6 @@ export const duckdbDialect: SqlDialect = {
   toText: (expr) => `(${expr})::VARCHAR`,
   firstPerPartition: (select, partitionBy, orderBy) =>
     `${select} QUALIFY row_number() OVER (PARTITION BY ${partitionBy.join(", ")} ORDER BY ${orderBy}) = 1`,
-  // Append order: DuckDB's rowid grows with every insert into a table.
-  latestTieBreak: ["rowid DESC"],
   semiJoin: (left, right, on) => `SELECT f.* FROM ${left} f SEMI JOIN ${right} o ON ${on}`,
   allExcept: (alias, columns) => `${alias}.* EXCLUDE (${columns.join(", ")})`,
 };
