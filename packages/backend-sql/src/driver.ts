@@ -68,7 +68,11 @@ export interface SqlDriver {
    * Creates (or replaces) scratch `relation` with `schema` and loads `batches` into it, one
    * batch at a time (memory stays bounded by a batch).
    */
-  loadScratch(relation: string, schema: Readonly<Record<string, ColumnType>>, batches: RowBatches): Promise<void>;
+  loadScratch(
+    relation: string,
+    schema: Readonly<Record<string, ColumnType>>,
+    batches: RowBatches,
+  ): Promise<void>;
   dropTable(relation: string): Promise<void>;
   /** Called after a feature table is dropped, so cached layouts are forgotten. */
   forget(table: string): void;

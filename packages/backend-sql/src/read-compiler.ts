@@ -12,17 +12,16 @@ export function compileRead(
 ): string {
   const q = d.quoteIdent;
   const where =
-    query.featureVersion === null ? "" : ` WHERE ${q(FEATURE_VERSION)} = ${d.bind(query.featureVersion, params)}`;
+    query.featureVersion === null
+      ? ""
+      : ` WHERE ${q(FEATURE_VERSION)} = ${d.bind(query.featureVersion, params)}`;
   let sql = `SELECT * FROM ${source}${where}`;
   if (query.latestOnly && query.idColumns.length > 0)
-    sql = d.firstPerPartition(
-      sql,
-      query.idColumns.map(q),
-      latestOrder(q),
-    );
+    sql = d.firstPerPartition(sql, query.idColumns.map(q), latestOrder(q));
   const post: string[] = [];
   if (!query.includeSoftDeleted) post.push(`${q(DELETED_AT)} IS NULL`);
-  for (const f of query.filters) post.push(compileExpr(f, { quoteIdent: q, literal: (v) => d.bind(v, params) }));
+  for (const f of query.filters)
+    post.push(compileExpr(f, { quoteIdent: q, literal: (v) => d.bind(v, params) }));
   const columns = query.columns ? query.columns.map(q).join(", ") : "*";
   if (post.length === 0 && columns === "*") return sql;
   return `SELECT ${columns} FROM (${sql})${post.length ? ` WHERE ${post.join(" AND ")}` : ""}`;

@@ -98,7 +98,12 @@ export function compileResolveUpdate(
       `cur AS (${collapse ? collapseCurrent(d, read, needed, collapse.by) : `SELECT ${needed.map(q).join(", ")} FROM (${read})`})`,
     );
     const on = keys.map((c) => `e.${q(c)} = c.${q(c)}`).join(" AND ");
-    const curCtx = columnContext(d, new Map(needed.map((c) => [c, `c.${q(c)}`])), "staleness predicate", params);
+    const curCtx = columnContext(
+      d,
+      new Map(needed.map((c) => [c, `c.${q(c)}`])),
+      "staleness predicate",
+      params,
+    );
     const predicates = plan.stalenessPredicates.map((p) => compileExpr(p, curCtx));
     const staleWhen = [
       `c.${q(PROVENANCE)} IS NULL`,
