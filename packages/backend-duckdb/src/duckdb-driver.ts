@@ -126,9 +126,11 @@ export class DuckDBDriver {
       handle.fetching = p.catch(() => undefined);
       return p;
     };
+    let result: Awaited<ReturnType<DuckDBConnection["stream"]>> | undefined;
+    let exhausted = false;
     try {
       registerXxhashFunctions(connection);
-      const result = await track(connection.stream(sql));
+      result = await track(connection.stream(sql));
       const names = result.columnNames();
       const types = result.columnTypes();
       let batch: Row[] = [];
@@ -145,8 +147,12 @@ export class DuckDBDriver {
           }
         }
       }
+      exhausted = true;
       if (batch.length > 0) yield batch;
     } finally {
+      // A stream left early keeps its database open (and the file locked against other processes)
+      // until garbage collection: interrupt it and read off what was already buffered.
+      if (result && !exhausted && !this.#closing) await finishAbandoned(connection, result);
       if (this.#streams.delete(handle)) connection.closeSync();
     }
   }
@@ -297,6 +303,22 @@ async function loadScratch(
 export { q };
 
 type ColumnWriter = (appender: DuckDBAppender, row: Row) => void;
+
+async function finishAbandoned(
+  connection: DuckDBConnection,
+  result: Awaited<ReturnType<DuckDBConnection["stream"]>>,
+): Promise<void> {
+  connection.interrupt();
+  try {
+    for (
+      let chunk = await result.fetchChunk();
+      chunk && chunk.rowCount > 0;
+      chunk = await result.fetchChunk()
+    );
+  } catch {
+    // interrupted: the result is closed either way
+  }
+}
 
 /** How rows map onto the scratch table, and how the INSERT rebuilds the target's columns. */
 function scratchLayout(table: string, columns: ReadonlyArray<[string, string]>, rows: readonly Row[]) {
