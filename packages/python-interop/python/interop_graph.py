@@ -10,8 +10,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Literal
 
 import metaxy as mx
+from pydantic import Field
 
 # Python Metaxy takes a feature's project from its top-level package.
 __metaxy_project__ = "interop"
@@ -77,3 +79,30 @@ def build_graph(transcript_version: str = "1") -> tuple[mx.FeatureGraph, dict[st
             scene_id: str
 
     return graph, {"interop/video": Video, "interop/clip": Clip, "interop/scene": Scene}
+
+
+def build_zoo() -> type[mx.BaseFeature]:
+    """One feature with every column type both sides express (its JSON schema is compared)."""
+    graph = mx.FeatureGraph()
+    with graph.use():
+
+        class Zoo(mx.BaseFeature, spec=mx.FeatureSpec(key="interop/zoo", id_columns=("sample_uid",))):
+            """Every column type both sides can express."""
+
+            sample_uid: str = Field(description="the id")
+            choice: Literal["x", "y"]
+            only: Literal["x"]
+            sizes: list[int] = [1, 2]
+            labels: dict[str, str]
+            anything: Any
+            ratio: float = Field(default=0.5, ge=0, lt=10)
+            code: str = Field(min_length=1, max_length=5, pattern="^a")
+            count: int | None
+            seen_at: datetime | None = None
+            flag: bool = True
+            k2x_y: str = "q"
+            level: Literal[1, 2]
+            note: str | None = "z"
+            big: int
+
+    return Zoo

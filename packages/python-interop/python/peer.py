@@ -36,7 +36,7 @@ from metaxy.utils import collect_to_polars  # noqa: E402
 from metaxy.versioning.types import HashAlgorithm  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from interop_graph import build_graph  # noqa: E402
+from interop_graph import build_graph, build_zoo  # noqa: E402
 
 PROJECT = "interop"
 MetaxyConfig.set(MetaxyConfig(project=PROJECT, enable_map_datatype=True, auto_create_tables=True))
@@ -139,7 +139,14 @@ def run(program: dict[str, Any]) -> list[Any]:
                         "feature_class_path": d.feature_class_path,
                         "feature_schema": d.feature_schema,
                     }
-                out.append({"project_version": graph.get_project_version(PROJECT), "features": defs})
+                zoo = FeatureDefinition.from_feature_class(build_zoo())
+                out.append(
+                    {
+                        "project_version": graph.get_project_version(PROJECT),
+                        "features": defs,
+                        "zoo": {"feature_schema": zoo.feature_schema, "definition_version": zoo.feature_definition_version},
+                    }
+                )
             else:
                 raise ValueError(f"unknown op {kind!r}")
     return out

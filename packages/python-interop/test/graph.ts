@@ -9,6 +9,7 @@ import { z } from "zod";
 export function interopGraph(options: { transcriptVersion?: string } = {}) {
   const video = defineFeature({
     key: "interop/video",
+    pythonClass: "interop_graph.Video",
     idColumns: ["sample_uid"],
     fields: [
       { key: "audio", codeVersion: "1" },
@@ -26,6 +27,7 @@ export function interopGraph(options: { transcriptVersion?: string } = {}) {
   });
   const clip = defineFeature({
     key: "interop/clip",
+    pythonClass: "interop_graph.Clip",
     idColumns: ["sample_uid"],
     deps: [video],
     fields: [
@@ -40,6 +42,7 @@ export function interopGraph(options: { transcriptVersion?: string } = {}) {
   });
   const scene = defineFeature({
     key: "interop/scene",
+    pythonClass: "interop_graph.Scene",
     idColumns: ["scene_id"],
     deps: [{ feature: video, lineage: Lineage.aggregation({ on: ["scene_id"] }) }],
     fields: [{ key: "summary", codeVersion: "1" }],
@@ -73,3 +76,28 @@ export function videoRows(n: number, salt = ""): VideoInput[] {
     frames: `frames-${i}`,
   }));
 }
+
+/** Every column type both sides express (python/interop_graph.py `build_zoo`). */
+export const zoo = defineFeature({
+  key: "interop/zoo",
+  pythonClass: "Zoo",
+  description: "Every column type both sides can express.",
+  idColumns: ["sample_uid"],
+  schema: z.object({
+    sample_uid: z.string().describe("the id"),
+    choice: z.enum(["x", "y"]),
+    only: z.literal("x"),
+    sizes: z.array(z.int()).default([1, 2]),
+    labels: z.record(z.string(), z.string()),
+    anything: z.unknown(),
+    ratio: z.number().gte(0).lt(10).default(0.5),
+    code: z.string().min(1).max(5).regex(/^a/),
+    count: z.int().nullable(),
+    seen_at: z.date().nullish(),
+    flag: z.boolean().default(true),
+    k2x_y: z.string().default("q"),
+    level: z.union([z.literal(1), z.literal(2)]),
+    note: z.string().nullable().default("z"),
+    big: z.bigint(),
+  }),
+});
