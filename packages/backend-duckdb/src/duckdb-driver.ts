@@ -349,7 +349,7 @@ function scratchLayout(table: string, columns: ReadonlyArray<[string, string]>, 
           ? "MAP {}::MAP(VARCHAR, VARCHAR)"
           : `map([${keyList.map((k) => `'${k.replaceAll("'", "''")}'`).join(", ")}], [${keyList.map((_, j) => `c${i}_${j}`).join(", ")}])`;
       selectList.push(`CASE WHEN ${present} THEN ${built} END`);
-    } else if (type === "TIMESTAMP WITH TIME ZONE") {
+    } else if (type === "TIMESTAMP WITH TIME ZONE" || type === "TIMESTAMP") {
       // Epoch microseconds: the appender's TIMESTAMPTZ path goes through a slow generic conversion.
       scratchColumns.push([`c${i}`, "BIGINT"]);
       let lastMs = Number.NaN;
@@ -365,7 +365,8 @@ function scratchLayout(table: string, columns: ReadonlyArray<[string, string]>, 
         }
         a.appendBigInt(lastMicros);
       });
-      selectList.push(`make_timestamptz(c${i})`);
+      // TIMESTAMP holds the UTC wall time (as Python Metaxy writes it), whatever the session zone.
+      selectList.push(type === "TIMESTAMP" ? `make_timestamp(c${i})` : `make_timestamptz(c${i})`);
     } else {
       scratchColumns.push([`c${i}`, type]);
       writers.push((a, r) => appendValue(a, type, r[name], table, name));
