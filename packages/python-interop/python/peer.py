@@ -55,13 +55,10 @@ class OfflineDuckDBStore(DuckDBMetadataStore):
             super()._validate_hash_algorithm_support()
 
 
-def open_store(db: str, hash_name: str) -> DuckDBMetadataStore:
-    return OfflineDuckDBStore(
-        database=db,
-        hash_algorithm=HashAlgorithm(hash_name),
-        versioning_engine="polars",
-        auto_create_tables=True,
-    )
+def open_store(db: str, hash_name: str | None) -> DuckDBMetadataStore:
+    """`hash_name` None: the store's own default (xxhash32 for DuckDB)."""
+    hash_kwargs = {} if hash_name is None else {"hash_algorithm": HashAlgorithm(hash_name)}
+    return OfflineDuckDBStore(database=db, versioning_engine="polars", auto_create_tables=True, **hash_kwargs)
 
 
 def ids_of(frame: Any, id_columns: tuple[str, ...]) -> list[str]:
@@ -82,7 +79,7 @@ def materialized(key: str, cls: type[mx.BaseFeature], df: pl.DataFrame) -> pl.Da
 def run(program: dict[str, Any]) -> list[Any]:
     graph, features = build_graph(program.get("transcript_version", "1"))
     out: list[Any] = []
-    with graph.use(), open_store(program["db"], program["hash"]).open("w") as store:
+    with graph.use(), open_store(program["db"], program.get("hash")).open("w") as store:
         for op in program["ops"]:
             kind = op["op"]
             if kind == "write_root":

@@ -30,7 +30,8 @@ export interface IdSets {
 
 export interface PeerProgram {
   db: string;
-  hash: HashAlgorithm;
+  /** null: Python's default for its DuckDB store (xxhash32). */
+  hash: HashAlgorithm | null;
   transcriptVersion?: string;
   ops: PeerOp[];
 }
