@@ -1,4 +1,6 @@
 import type { ColumnType, HashAlgorithm } from "@metaxy/core";
+import type { Literal } from "@metaxy/core";
+import type { SqlParams } from "./driver.js";
 
 /**
  * What SQL engines really differ in, for Metaxy's compilers. The read and resolve-update
@@ -12,6 +14,12 @@ export interface SqlDialect {
   quoteIdent(name: string): string;
   /** A string literal of the engine (used for constants of the plan, never for user values). */
   string(value: string): string;
+  /**
+   * A user value (filter literal, tombstone value) in a statement: a server-side placeholder
+   * recorded in `params` (ClickHouse `{p0:String}`, BigQuery `@p0`), or an escaped literal on
+   * engines whose statements take none.
+   */
+  bind(value: Literal | Date, params: SqlParams): string;
   /** Column type for a logical Metaxy type (the `*_by_field` columns are `map`). */
   typeName(type: ColumnType): string;
   /** Record-level hash of a string expression, rendered as core renders it, then truncated. */
@@ -20,6 +28,11 @@ export interface SqlDialect {
   map(keys: readonly string[], values: readonly string[]): string;
   /** One field of a `*_by_field` value (how the column is read). */
   mapGet(mapExpr: string, key: string): string;
+  /**
+   * One field of a STRUCT value: Python Metaxy's default layout keeps each `*_by_field` column as
+   * a struct with one string field per feature field. Stored structs are read as maps.
+   */
+  structGet(structExpr: string, key: string): string;
   /** Any one value of a group (the engine's `any_value`). */
   anyValue(expr: string): string;
   /** Null-safe inequality. */
@@ -33,11 +46,6 @@ export interface SqlDialect {
    * `orderBy`. The result has the same columns as `select`.
    */
   firstPerPartition(select: string, partitionBy: readonly string[], orderBy: string): string;
-  /**
-   * Extra ORDER BY terms after `coalesce(deleted_at, updated_at) DESC` that break ties between
-   * versions of one id (empty when the engine has none).
-   */
-  readonly latestTieBreak: readonly string[];
   /** Rows of `left` (alias `f`) having a match in `right` (alias `o`) on `on`. */
   semiJoin(left: string, right: string, on: string): string;
   /** `alias.*` without `columns`. */

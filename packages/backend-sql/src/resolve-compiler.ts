@@ -7,11 +7,13 @@ import {
   PROVENANCE_BY_FIELD,
   type ExpectedFromUpstreams,
   type JoinKind,
+  type Literal,
   type ResolveUpdatePlan,
   exprColumns,
 } from "@metaxy/core";
 import { compileExpr } from "@metaxy/core/backend";
 import type { SqlDialect } from "./dialect.js";
+import type { SqlParams } from "./driver.js";
 import { compileRead } from "./read-compiler.js";
 
 /** Where each relation of a plan lives (and, for samples and the target, its columns). */
@@ -61,6 +63,7 @@ export function compileResolveUpdate(
   d: SqlDialect,
   plan: ResolveUpdatePlan,
   sources: ResolveSources,
+  params: SqlParams = {},
 ): CompiledResolve {
   const q = d.quoteIdent;
   const ctes: string[] = [];
@@ -69,9 +72,9 @@ export function compileResolveUpdate(
 
   if (plan.expected.kind === "samples") {
     const src = sources.samples!;
-    expected = compileSamples(d, plan, src, plan.expected.filters, ctes);
+    expected = compileSamples(d, plan, src, plan.expected.filters, ctes, params);
   } else {
-    expected = compileUpstreams(d, plan, plan.expected, sources, ctes);
+    expected = compileUpstreams(d, plan, plan.expected, sources, ctes, params);
     inputIdsSql = `SELECT DISTINCT ${plan.diffColumns.map(q).join(", ")} FROM expected`;
   }
 
@@ -85,7 +88,7 @@ export function compileResolveUpdate(
     diff = `SELECT 'new' AS ${STATUS}, ${expectedList}${keys.map((c) => `, NULL AS ${q(CURRENT_PREFIX + c)}`).join("")} FROM expected e`;
   } else {
     const currentColumns = sources.current.columns;
-    const read = compileRead(d, plan.current, sources.current.relation);
+    const read = compileRead(d, plan.current, sources.current.relation, params);
     const predicateColumns = [...new Set(plan.stalenessPredicates.flatMap((p) => [...exprColumns(p)]))];
     // The comparison needs only ids, provenance and predicate columns: DuckDB prunes the rest.
     const needed = [...new Set([...keys, PROVENANCE, ...predicateColumns])];
@@ -95,7 +98,12 @@ export function compileResolveUpdate(
       `cur AS (${collapse ? collapseCurrent(d, read, needed, collapse.by) : `SELECT ${needed.map(q).join(", ")} FROM (${read})`})`,
     );
     const on = keys.map((c) => `e.${q(c)} = c.${q(c)}`).join(" AND ");
-    const curCtx = columnContext(d, new Map(needed.map((c) => [c, `c.${q(c)}`])), "staleness predicate");
+    const curCtx = columnContext(
+      d,
+      new Map(needed.map((c) => [c, `c.${q(c)}`])),
+      "staleness predicate",
+      params,
+    );
     const predicates = plan.stalenessPredicates.map((p) => compileExpr(p, curCtx));
     const staleWhen = [
       `c.${q(PROVENANCE)} IS NULL`,
@@ -112,7 +120,7 @@ export function compileResolveUpdate(
     // Records that failed for good at this provenance are set aside, not handed out again.
     const match = [...keys, PROVENANCE].map((c) => `f.${q(c)} = d.${q(c)}`).join(" AND ");
     sql =
-      `SELECT CASE WHEN d.${STATUS} IN ('new', 'stale') AND EXISTS (SELECT 1 FROM (${compileRead(d, plan.failures)}) f WHERE ${match}) ` +
+      `SELECT CASE WHEN d.${STATUS} IN ('new', 'stale') AND EXISTS (SELECT 1 FROM (${compileRead(d, plan.failures, undefined, params)}) f WHERE ${match}) ` +
       `THEN 'failed' ELSE d.${STATUS} END AS ${STATUS}, ${d.allExcept("d", [STATUS])} FROM (${sql}) d`;
   }
   return {
@@ -163,10 +171,11 @@ function compileSamples(
   src: { relation: string; columns: readonly string[] },
   filters: readonly Expr[],
   ctes: string[],
+  params: SqlParams,
 ): ExpectedShape {
   const q = d.quoteIdent;
   const has = new Set(src.columns);
-  const ctx = columnContext(d, new Map(src.columns.map((c) => [c, q(c)])), "filter");
+  const ctx = columnContext(d, new Map(src.columns.map((c) => [c, q(c)])), "filter", params);
   const where = filters.length ? ` WHERE ${filters.map((f) => compileExpr(f, ctx)).join(" AND ")}` : "";
   const concat = (m: string) => plan.recordOrder.map((k) => d.mapGet(m, k)).join(" || '|' || ");
   const prov = d.hash(plan.hashAlgorithm, concat(q(PROVENANCE_BY_FIELD)), plan.truncation);
@@ -191,18 +200,20 @@ function compileUpstreams(
   expected: ExpectedFromUpstreams,
   sources: ResolveSources,
   ctes: string[],
+  params: SqlParams,
 ): ExpectedShape {
   const q = d.quoteIdent;
   const { upstreams, joinOrder, joinColumns: keys } = expected;
   upstreams.forEach((u, i) => {
     const src = sources.upstreams[i];
-    const read = src.raw ? compileRead(d, u.read, src.relation) : `SELECT * FROM ${src.relation}`;
+    const read = src.raw ? compileRead(d, u.read, src.relation, params) : `SELECT * FROM ${src.relation}`;
     ctes.push(`u${i}_read AS (${read})`);
     // Filters see every renamed column (before select) and the renamed system columns.
     const ctx = columnContext(
       d,
       new Map(u.renamed.map((c) => [c.name, q(c.source)])),
       `filter of dependency "${u.feature}"`,
+      params,
     );
     const where = u.filters.length ? ` WHERE ${u.filters.map((f) => compileExpr(f, ctx)).join(" AND ")}` : "";
     const cols = [
@@ -315,9 +326,10 @@ function concatOrNull(d: SqlDialect, pieces: readonly string[], nullable: readon
 }
 
 /** Compiles column references through `names`; an unknown column is a typed error, as in the reference engine. */
-function columnContext(d: SqlDialect, names: ReadonlyMap<string, string>, what: string) {
+function columnContext(d: SqlDialect, names: ReadonlyMap<string, string>, what: string, params: SqlParams) {
   return {
     quoteIdent: d.quoteIdent,
+    literal: (value: Literal) => d.bind(value, params),
     column(name: string): string {
       const sql = names.get(name);
       if (sql === undefined)

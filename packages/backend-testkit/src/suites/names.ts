@@ -46,7 +46,6 @@ async function foreignWrite(
 ): Promise<void> {
   const at = new Date();
   const full = rows.map((r) => ({
-    ...r,
     metaxy_provenance: `p-${String(r.id)}`,
     metaxy_data_version_by_field: r.metaxy_provenance_by_field,
     metaxy_data_version: `p-${String(r.id)}`,
@@ -56,6 +55,7 @@ async function foreignWrite(
     metaxy_updated_at: at,
     metaxy_deleted_at: null,
     metaxy_materialization_id: null,
+    ...r,
   }));
   await backend.write([
     {
@@ -210,21 +210,44 @@ export function namesSuite(test: TestApi, options: BackendConformanceOptions): v
       expect(idsOf(await store.read(tags), "id")).toEqual(["s0"]);
     });
 
-    it("never lets a stored user column steer the latest-row rule", async () => {
+    it("picks the latest row per id by one portable rule, equal metaxy_updated_at included", async () => {
       const { graph, tags } = tagsGraph();
       const backend = await h.backend();
       const store = await h.open(graph, { backend });
-      // a foreign writer stored a `rowid` column: the latest row per id is undecidable, not silently wrong
-      await foreignWrite(backend, store, tags, [row("s0", { rowid: 5 }), row("s1", { rowid: 1 })], {
-        id: "string",
-        rowid: "integer",
+      const at = new Date("2026-01-01T00:00:00Z");
+      const before = new Date("2025-12-31T23:59:59Z");
+      const version = (label: string, provenance: string, columns: Row = {}) =>
+        row("s0", { label, metaxy_provenance: provenance, metaxy_updated_at: at, ...columns });
+      // Appended in this order: ties are broken by content, never by append order.
+      await foreignWrite(
+        backend,
+        store,
+        tags,
+        [
+          version("b", "pb"),
+          version("a", "pa"),
+          { ...version("c", "pc", { metaxy_data_version: "d1" }), id: "s1" },
+          { ...version("d", "pc", { metaxy_data_version: "d2" }), id: "s1" },
+          { ...version("gone", "pa", { metaxy_updated_at: before, metaxy_deleted_at: at }), id: "s2" },
+          { ...version("live", "pz"), id: "s2" },
+          { ...version("old", "pz", { metaxy_updated_at: before }), id: "s3" },
+          { ...version("new", "pa"), id: "s3" },
+          { ...version("early", "pz", { metaxy_updated_at: before, metaxy_deleted_at: at }), id: "s4" },
+          { ...version("late", "pa", { metaxy_deleted_at: at }), id: "s4" },
+        ],
+        { id: "string", label: "string" },
+      );
+      const labels = (rows: Row[]) => Object.fromEntries(rows.map((r) => [r.id, r.label]));
+      // the greater provenance, then the greater data version; a tombstone wins its instant;
+      // a later time beats any content; between tombstones of one instant the later write wins
+      expect(labels(await store.read(tags))).toEqual({ s0: "b", s1: "d", s3: "new" });
+      expect(labels(await store.read(tags, { includeSoftDeleted: true }))).toEqual({
+        s0: "b",
+        s1: "d",
+        s2: "gone",
+        s3: "new",
+        s4: "late",
       });
-      await expect(store.read(tags)).rejects.toMatchObject({
-        code: "RESERVED_COLUMN",
-        details: { feature: "names/tags", column: "rowid" },
-      });
-      // the full history has no latest-row rule to steer
-      expect(await store.count(tags, { withSampleHistory: true })).toBe(2);
     });
 
     it("refuses an upstream's stored engine-named column in an increment, unless select leaves it out", async () => {

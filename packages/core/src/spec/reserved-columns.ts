@@ -5,7 +5,7 @@ import { isSystemColumn } from "./system-columns.js";
  * Column names a user column may not take. Engines use them internally (the DuckDB compiler's
  * `__status`, `__cur__*`, ...; Python Metaxy's `__hash_*`), Metaxy adds them (`metaxy_*`, the
  * renamed upstream system columns `metaxy_*__<feature>`), or SQL engines define them on every
- * table (`rowid`, which the latest-row rule breaks ties with). Compared case-insensitively, as SQL
+ * table (DuckDB's `rowid`, which a stored column would hide). Compared case-insensitively, as SQL
  * engines compare identifiers.
  */
 const INTERNAL_PREFIX = "__";
@@ -25,11 +25,6 @@ export function reservedColumnReason(name: string): string | null {
       : `names starting with "${METAXY_PREFIX}" are Metaxy's own`;
   if (ENGINE_PSEUDO_COLUMNS.has(lower)) return `"${lower}" is a column SQL engines define on every table`;
   return null;
-}
-
-/** A column every table of some SQL engine has; a stored column of that name hides it. */
-export function isEnginePseudoColumn(name: string): boolean {
-  return ENGINE_PSEUDO_COLUMNS.has(name.toLowerCase());
 }
 
 /**

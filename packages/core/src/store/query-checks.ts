@@ -12,7 +12,7 @@ import {
 import type { Expr } from "../plan/expression.js";
 import type { ReadQuery } from "../plan/read-query.js";
 import type { ResolveUpdatePlan, Row, UpstreamInput } from "../plan/resolve-update-plan.js";
-import { ColumnNames, isEnginePseudoColumn, reservedColumnReason } from "../spec/reserved-columns.js";
+import { ColumnNames, reservedColumnReason } from "../spec/reserved-columns.js";
 import { type ColumnType, PROVENANCE_BY_FIELD, isSystemColumn } from "../spec/system-columns.js";
 import type { TableSchema } from "./backend.js";
 import { inferType } from "./write-preparation.js";
@@ -40,7 +40,6 @@ export function checkReadQuery(
   schema: TableSchema,
   details: Readonly<Record<string, unknown>> = {},
 ): void {
-  if (query.latestOnly) checkLatestRule(feature, schema);
   const columns = columnsOfSchema(schema);
   const scope = { feature, subject: `Feature "${feature}"`, details };
   checkFilterColumns(query.filters, columns, { ...scope, what: "filter" });
@@ -54,20 +53,6 @@ export function checkDeleteCondition(feature: string, where: Expr, schema: Table
     subject: `Feature "${feature}"`,
     what: "delete filter",
   });
-}
-
-/**
- * The latest row per id is the one with the latest `coalesce(deleted_at, updated_at)`, later
- * appends winning ties; SQL engines order appends by a pseudo-column (DuckDB's `rowid`) that a
- * stored column of the same name would replace. Metaxy never writes one; a foreign table may.
- */
-function checkLatestRule(feature: string, schema: TableSchema): void {
-  for (const column in schema)
-    if (isEnginePseudoColumn(column))
-      throw new ReservedColumnError(
-        `Feature "${feature}": its table has a column "${column}", which hides the engine's row order that picks the latest row per id; rename or drop that column`,
-        { feature, column },
-      );
 }
 
 /** Checks a plan against the stored schemas of its target (`current`) and upstream tables. */
