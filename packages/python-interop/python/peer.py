@@ -3,13 +3,13 @@
 
 Reads one JSON program on stdin and prints one JSON document (a result per op) on stdout:
 
-    {"db": "/tmp/x.duckdb", "hash": "xxhash32", "transcript_version": "1", "ops": [...]}
+    {"db": "/tmp/x.duckdb", "hash": "xxhash32", "layout": "map", "transcript_version": "1", "ops": [...]}
 
 ops: write_root {rows}, resolve {feature}, materialize {feature}, soft_delete {feature, ids},
 push {}, definitions {}, snapshot_rows {}.
 
-The store is Python's DuckDB store in the map layout (MetaxyConfig(enable_map_datatype=True))
-with the Polars versioning engine; the `hashfuncs` extension it installs on open (a download)
+The store is Python's DuckDB store in the map layout (MetaxyConfig(enable_map_datatype=True)) or
+its default struct layout, with the Polars versioning engine; the `hashfuncs` extension it installs on open (a download)
 is dropped, so xxhash runs in Polars.
 """
 
@@ -39,7 +39,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from interop_graph import build_graph, build_zoo  # noqa: E402
 
 PROJECT = "interop"
-MetaxyConfig.set(MetaxyConfig(project=PROJECT, enable_map_datatype=True, auto_create_tables=True))
 
 
 class OfflineDuckDBStore(DuckDBMetadataStore):
@@ -77,6 +76,9 @@ def materialized(key: str, cls: type[mx.BaseFeature], df: pl.DataFrame) -> pl.Da
 
 
 def run(program: dict[str, Any]) -> list[Any]:
+    # "map": MAP(VARCHAR, VARCHAR) *_by_field columns; "struct": Python's default, one STRUCT each.
+    layout = program.get("layout", "map")
+    MetaxyConfig.set(MetaxyConfig(project=PROJECT, enable_map_datatype=layout == "map", auto_create_tables=True))
     graph, features = build_graph(program.get("transcript_version", "1"))
     out: list[Any] = []
     with graph.use(), open_store(program["db"], program.get("hash")).open("w") as store:

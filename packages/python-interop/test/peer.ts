@@ -33,6 +33,8 @@ export interface PeerProgram {
   /** null: Python's default for its DuckDB store (xxhash32). */
   hash: HashAlgorithm | null;
   transcriptVersion?: string;
+  /** `*_by_field` columns: "map" (`enable_map_datatype=True`, default here) or Python's default "struct". */
+  layout?: "map" | "struct";
   ops: PeerOp[];
 }
 
@@ -42,6 +44,7 @@ export function runPython(program: PeerProgram): any[] {
     db: program.db,
     hash: program.hash,
     transcript_version: program.transcriptVersion ?? "1",
+    layout: program.layout ?? "map",
     ops: program.ops,
   });
   const res = spawnSync(PYTHON, [PEER], { input, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });

@@ -10,8 +10,10 @@ import type { InteropGraph, VideoInput } from "./graph.js";
 import type { IdSets, PeerOp } from "./peer.js";
 
 /** The same ops as python/peer.py, on this project's DuckDB store. */
-export async function openTs(path: string, hashAlgorithm: HashAlgorithm, g: InteropGraph) {
-  return MetadataStore.open(duckdb({ path }), { graph: g.graph, hashAlgorithm });
+export type Layout = "map" | "struct";
+
+export async function openTs(path: string, hashAlgorithm: HashAlgorithm, g: InteropGraph, layout?: Layout) {
+  return MetadataStore.open(duckdb({ path, layout }), { graph: g.graph, hashAlgorithm });
 }
 
 export async function writeRoot(store: MetadataStore, g: InteropGraph, rows: VideoInput[]): Promise<void> {
@@ -66,9 +68,10 @@ export async function runTs(
   hashAlgorithm: HashAlgorithm,
   g: InteropGraph,
   ops: readonly PeerOp[],
+  layout?: Layout,
 ): Promise<unknown[]> {
   const out: unknown[] = [];
-  await using store = await openTs(path, hashAlgorithm, g);
+  await using store = await openTs(path, hashAlgorithm, g, layout);
   for (const op of ops) {
     switch (op.op) {
       case "write_root":
