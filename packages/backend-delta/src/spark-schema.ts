@@ -35,6 +35,8 @@ export function sparkField(name: string, type: ColumnType): StructField {
     float: "double",
     boolean: "boolean",
     timestamp: "timestamp", // UTC: Parquet TIMESTAMP(isAdjustedToUTC, MICROS)
+    // Delta's timestamp_ntz needs a table feature this backend does not write: UTC instants too.
+    timestamp_ntz: "timestamp",
     json: "string",
     map: STRING_MAP,
   };

@@ -30,6 +30,8 @@ export const duckdbDialect: SqlDialect = {
         return "BOOLEAN";
       case "timestamp":
         return "TIMESTAMPTZ";
+      case "timestamp_ntz":
+        return "TIMESTAMP";
       case "json":
         return "JSON";
       case "map":

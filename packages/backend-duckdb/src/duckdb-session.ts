@@ -126,9 +126,11 @@ export class DuckDBSession {
       handle.fetching = p.catch(() => undefined);
       return p;
     };
+    let result: Awaited<ReturnType<DuckDBConnection["stream"]>> | undefined;
+    let exhausted = false;
     try {
       registerXxhashFunctions(connection);
-      const result = await track(connection.stream(sql));
+      result = await track(connection.stream(sql));
       const names = result.columnNames();
       const types = result.columnTypes();
       let batch: Row[] = [];
@@ -145,8 +147,12 @@ export class DuckDBSession {
           }
         }
       }
+      exhausted = true;
       if (batch.length > 0) yield batch;
     } finally {
+      // A stream left early keeps its database open (and the file locked against other processes)
+      // until garbage collection: interrupt it and read off what was already buffered.
+      if (result && !exhausted && !this.#closing) await finishAbandoned(connection, result);
       if (this.#streams.delete(handle)) connection.closeSync();
     }
   }
@@ -298,6 +304,22 @@ export { q };
 
 type ColumnWriter = (appender: DuckDBAppender, row: Row) => void;
 
+async function finishAbandoned(
+  connection: DuckDBConnection,
+  result: Awaited<ReturnType<DuckDBConnection["stream"]>>,
+): Promise<void> {
+  connection.interrupt();
+  try {
+    for (
+      let chunk = await result.fetchChunk();
+      chunk && chunk.rowCount > 0;
+      chunk = await result.fetchChunk()
+    );
+  } catch {
+    // interrupted: the result is closed either way
+  }
+}
+
 /** How rows map onto the scratch table, and how the INSERT rebuilds the target's columns. */
 function scratchLayout(table: string, columns: ReadonlyArray<[string, string]>, rows: readonly Row[]) {
   const scratchColumns: Array<[string, string]> = [];
@@ -331,7 +353,7 @@ function scratchLayout(table: string, columns: ReadonlyArray<[string, string]>, 
           ? "MAP {}::MAP(VARCHAR, VARCHAR)"
           : `map([${keyList.map((k) => s(k)).join(", ")}], [${keyList.map((_, j) => `c${i}_${j}`).join(", ")}])`;
       selectList.push(`CASE WHEN ${present} THEN ${built} END`);
-    } else if (type === "TIMESTAMP WITH TIME ZONE") {
+    } else if (type === "TIMESTAMP WITH TIME ZONE" || type === "TIMESTAMP") {
       // Epoch microseconds: the appender's TIMESTAMPTZ path goes through a slow generic conversion.
       scratchColumns.push([`c${i}`, "BIGINT"]);
       let lastMs = Number.NaN;
@@ -347,7 +369,8 @@ function scratchLayout(table: string, columns: ReadonlyArray<[string, string]>, 
         }
         a.appendBigInt(lastMicros);
       });
-      selectList.push(`make_timestamptz(c${i})`);
+      // TIMESTAMP holds the UTC wall time (as Python Metaxy writes it), whatever the session zone.
+      selectList.push(type === "TIMESTAMP" ? `make_timestamp(c${i})` : `make_timestamptz(c${i})`);
     } else {
       scratchColumns.push([`c${i}`, type]);
       writers.push((a, r) => appendValue(a, type, r[name], table, name));

@@ -1,4 +1,4 @@
-import { type FeatureDefinition, type FeatureGraph, specToJson } from "@metaxy/core";
+import { type FeatureDefinition, type FeatureGraph, isSystemColumn, specToJson } from "@metaxy/core";
 
 export interface FieldInfo {
   key: string;
@@ -78,7 +78,10 @@ export function featureDescription(graph: FeatureGraph, def: FeatureDefinition) 
     dependents: graph.features
       .filter((f) => f.spec.deps.some((d) => d.feature.equals(def.key)))
       .map((f) => f.key.toString()),
-    columns: Object.keys(((def.featureSchema as { properties?: object }).properties ?? {}) as object),
+    // The schema is Pydantic's, with Python BaseFeature's system fields: list the feature's own.
+    columns: Object.keys(((def.featureSchema as { properties?: object }).properties ?? {}) as object).filter(
+      (c) => !isSystemColumn(c),
+    ),
     metadata: { ...def.spec.metadata },
   };
 }

@@ -38,6 +38,12 @@ export {
 } from "./spec/lineage.js";
 export { featureFromSpecJson } from "./spec/spec-from-json.js";
 export { columnTypesOfSchema } from "./spec/column-types.js";
+export {
+  pydanticJsonSchema,
+  pythonTitle,
+  defaultPythonClassName,
+  type PydanticSchemaOptions,
+} from "./spec/pydantic-schema.js";
 export * from "./spec/system-columns.js";
 export { reservedColumnReason } from "./spec/reserved-columns.js";
 export {

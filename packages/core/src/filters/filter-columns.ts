@@ -31,6 +31,7 @@ const KIND_OF_TYPE: Record<ColumnType, Kind> = {
   string: "string",
   boolean: "boolean",
   timestamp: "timestamp",
+  timestamp_ntz: "timestamp",
   map: "map",
   json: null,
 };

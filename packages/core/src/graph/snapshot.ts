@@ -25,7 +25,7 @@ export function graphToSnapshot(graph: FeatureGraph, project: string = graph.pro
       feature_schema: { ...f.featureSchema },
       metaxy_feature_version: graph.featureVersion(f.key),
       metaxy_definition_version: graph.definitionVersion(f.key),
-      feature_class_path: f.source,
+      feature_class_path: f.pythonClass,
       project,
     };
   return out;
@@ -41,6 +41,7 @@ export function graphFromSnapshot(snapshot: GraphSnapshot, options: FeatureGraph
       featureSchema: entry.feature_schema,
       project: entry.project,
       source: entry.feature_class_path ?? "snapshot",
+      pythonClass: entry.feature_class_path,
       external: false,
     });
   });

@@ -14,6 +14,7 @@ import { FieldsMapping, fieldsMappingToJson } from "./fields-mapping.js";
 import type { IncrementKeys } from "./increment-keys.js";
 import { Lineage, lineageToJson } from "./lineage.js";
 import { ColumnNames, assertUserColumn } from "./reserved-columns.js";
+import { PYTHON_CLASS_PATH, defaultPythonClassName, pydanticJsonSchema } from "./pydantic-schema.js";
 import { isSystemColumn } from "./system-columns.js";
 
 export const DEFAULT_CODE_VERSION = "__metaxy_initial__";
@@ -77,8 +78,17 @@ export interface FeatureDefinition<
   readonly spec: FeatureSpec;
   /** The zod object typing this feature's user columns (optional for schemaless features). */
   readonly schema: S;
-  /** JSON schema of `schema` (hashed into the definition version). */
+  /**
+   * JSON schema of `schema` as Pydantic renders the Python class with these columns (hashed into
+   * the definition version; see pydantic-schema.ts).
+   */
   readonly featureSchema: Readonly<Record<string, unknown>>;
+  /**
+   * The Python class this feature is in Python Metaxy (`feature_class_path`, e.g.
+   * `"myapp.features.VideoRaw"`); its last segment is the schema's title. Default: the key in
+   * PascalCase (`video/raw` → `VideoRaw`).
+   */
+  readonly pythonClass: string;
   /** Project this feature belongs to; `undefined` takes the graph's project. */
   readonly project: string | undefined;
   /** Loaded from a snapshot or declared elsewhere, not defined by this codebase. */
@@ -147,6 +157,10 @@ const featureInput = z.strictObject({
     .regex(/^[a-zA-Z0-9_-]+$/, "project must match ^[a-zA-Z0-9_-]+$")
     .optional(),
   source: z.string().optional(),
+  pythonClass: z
+    .string()
+    .regex(PYTHON_CLASS_PATH, "pythonClass must be a Python class name or dotted path")
+    .optional(),
 });
 
 export type FieldDepInput = z.input<typeof fieldDepInput>;
@@ -167,6 +181,13 @@ export interface DefineFeatureInput<
   description?: string | null;
   project?: string;
   source?: string;
+  /**
+   * The Python Metaxy class of this feature: a class name (`"VideoRaw"`) or its import path
+   * (`"myapp.features.VideoRaw"`, Python's `feature_class_path`). The class name is the title of
+   * the feature's JSON schema, so it must match for the definition and project versions to agree
+   * with Python's. Default: the key in PascalCase (`video/raw` → `VideoRaw`).
+   */
+  pythonClass?: string;
 }
 
 function isDefinitionLike(v: unknown): v is { key: FeatureKey } {
@@ -218,6 +239,7 @@ export function defineFeature<
     const columns = new ColumnNames(feature);
     for (const column of Object.keys(shape)) columns.add(column, "schema column");
   }
+  const pythonClass = input.pythonClass ?? defaultPythonClassName(feature);
   const spec: FeatureSpec = Object.freeze({
     key,
     idColumns: Object.freeze([...input.idColumns]),
@@ -231,7 +253,11 @@ export function defineFeature<
     key,
     spec,
     schema,
-    featureSchema: schema ? jsonSchemaOf(schema as AnyZodObject) : {},
+    featureSchema: pydanticJsonSchema(schema as AnyZodObject | undefined, {
+      title: pythonClass.slice(pythonClass.lastIndexOf(".") + 1),
+      description: spec.description,
+    }),
+    pythonClass,
     project: input.project,
     external: false,
     source: input.source ?? null,
@@ -278,14 +304,6 @@ function checkDependencySuffixes(deps: readonly FeatureDep[], feature: string): 
       );
     bySuffix.set(suffix, dep);
   }
-}
-
-function jsonSchemaOf(schema: AnyZodObject): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { unrepresentable: "any" }) as Record<
-    string,
-    unknown
-  >;
-  return rest;
 }
 
 function normaliseField(input: FieldInput, feature: string): FieldSpec {

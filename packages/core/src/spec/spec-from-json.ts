@@ -8,6 +8,7 @@ import {
 } from "./define-feature.js";
 import { fieldsMappingFromJson } from "./fields-mapping.js";
 import { lineageFromJson } from "./lineage.js";
+import { PYTHON_CLASS_PATH } from "./pydantic-schema.js";
 
 /**
  * Rebuilds a feature from Python Metaxy's spec JSON (`model_dump(mode="json")`, as stored in
@@ -19,6 +20,8 @@ export function featureFromSpecJson(
     featureSchema?: Record<string, unknown>;
     project?: string;
     source?: string;
+    /** Python's `feature_class_path`. */
+    pythonClass?: string | null;
     external?: boolean;
   } = {},
 ): FeatureDefinition {
@@ -65,6 +68,9 @@ export function featureFromSpecJson(
     description: json.description ?? null,
     project: options.project,
     source: options.source,
+    // A stored path that is no Python class path (older snapshots kept a source file) is dropped.
+    pythonClass:
+      options.pythonClass && PYTHON_CLASS_PATH.test(options.pythonClass) ? options.pythonClass : undefined,
   });
   return Object.freeze({
     ...def,

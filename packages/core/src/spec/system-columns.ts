@@ -43,5 +43,17 @@ export const SYSTEM_COLUMN_TYPES: Record<SystemColumn, ColumnType> = {
   [MATERIALIZATION_ID]: "string",
 };
 
-/** Logical column types; each backend maps them to its engine's types. */
-export type ColumnType = "string" | "integer" | "float" | "boolean" | "timestamp" | "json" | "map";
+/**
+ * Logical column types; each backend maps them to its engine's types. `timestamp_ntz` is a UTC
+ * instant stored without a time zone (DuckDB `TIMESTAMP`), as Python Metaxy creates the snapshot
+ * table's `recorded_at` / `deleted_at`; reads give a `Date` either way.
+ */
+export type ColumnType =
+  | "string"
+  | "integer"
+  | "float"
+  | "boolean"
+  | "timestamp"
+  | "timestamp_ntz"
+  | "json"
+  | "map";

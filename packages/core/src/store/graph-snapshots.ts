@@ -47,9 +47,10 @@ export async function pushGraphSnapshot(
     throw new ValidationError(`Project "${project}" has no features to push`, { project });
   const projectVersion = graph.projectVersion(project);
   const recordedAt = ctx.timestamp();
-  const tags = JSON.stringify({
+  // json.dumps both levels, as Python Metaxy's FeatureVersionsModel renders its tags.
+  const tags = pythonJsonDumpsUnsorted({
     ...(options.tags ?? {}),
-    metaxy: JSON.stringify({ version: METAXY_TS_VERSION }),
+    metaxy: pythonJsonDumpsUnsorted({ version: METAXY_TS_VERSION }),
   });
   let rows: Row[] = features.map((f) => ({
     project,
@@ -60,7 +61,7 @@ export async function pushGraphSnapshot(
     // Python's `json.dumps(val)` (", " and ": " separators, non-ASCII escaped), as Python Metaxy writes them.
     feature_spec: pythonJsonDumpsUnsorted(specToJson(f.spec)),
     feature_schema: pythonJsonDumpsUnsorted(f.featureSchema),
-    feature_class_path: f.source,
+    feature_class_path: f.pythonClass,
     metaxy_project_version: projectVersion,
     tags,
     deleted_at: null,

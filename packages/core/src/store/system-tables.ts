@@ -4,19 +4,24 @@ import type { ColumnType } from "../spec/system-columns.js";
 export const FEATURE_VERSIONS_KEY = new FeatureKey("metaxy-system/feature_versions");
 export const EVENTS_KEY = new FeatureKey("metaxy-system/events");
 
-/** `metaxy_system__feature_versions`: one row per feature per pushed graph snapshot (SPEC §4.9). */
+/**
+ * `metaxy_system__feature_versions`: one row per feature per pushed graph snapshot (SPEC §4.9),
+ * typed as Python Metaxy 0.1.11 creates it (`recorded_at` / `deleted_at` without a time zone, in
+ * UTC). Tables created with TIMESTAMPTZ columns by earlier versions are read and appended to as
+ * they are.
+ */
 export const FEATURE_VERSIONS_SCHEMA: Record<string, ColumnType> = {
   project: "string",
   feature_key: "string",
   metaxy_feature_version: "string",
   metaxy_definition_version: "string",
-  recorded_at: "timestamp",
+  recorded_at: "timestamp_ntz",
   feature_spec: "string",
   feature_schema: "string",
   feature_class_path: "string",
   metaxy_project_version: "string",
   tags: "string",
-  deleted_at: "timestamp",
+  deleted_at: "timestamp_ntz",
 };
 
 export interface PushResult {

@@ -270,6 +270,7 @@ export function valueFits(type: ColumnType, v: unknown): boolean {
     case "boolean":
       return typeof v === "boolean";
     case "timestamp":
+    case "timestamp_ntz":
       return (
         (v instanceof Date && !Number.isNaN(v.getTime())) ||
         (typeof v === "string" && !Number.isNaN(Date.parse(v)))
