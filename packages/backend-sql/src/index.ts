@@ -7,3 +7,4 @@ export {
   STATUS,
   compileResolveUpdate,
 } from "./resolve-compiler.js";
+export type { EngineColumns, RowBatches, SqlDriver, SqlParams } from "./driver.js";
