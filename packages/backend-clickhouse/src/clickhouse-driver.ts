@@ -11,7 +11,7 @@ import {
   StoreClosedError,
 } from "@metaxy/core";
 import type { TableWrite } from "@metaxy/core/backend";
-import { clickhouseDialect, q } from "./clickhouse-dialect.js";
+import { clickhouseDialect, q, timestampText } from "./clickhouse-dialect.js";
 import { baseType, decoderFor, encodeRows } from "./clickhouse-values.js";
 
 /** Idempotency keys, scoped by table: a key names one write to one feature. */
@@ -23,29 +23,39 @@ export const DEDUPLICATION_WINDOW = 10_000;
 /** JSON columns are Strings carrying this comment, so that `describe` can tell them from strings. */
 const JSON_COMMENT = "metaxy:json";
 
-/** Settings every statement carries (the client may be the caller's, with other defaults). */
+/**
+ * Settings every statement carries: the client may be the caller's, with other defaults, and
+ * `chdb/connection` runs per-request settings as `SET` on its session, so they stay set for later
+ * statements. So every statement states the deduplication settings too (off, no token).
+ */
 const BASE_SETTINGS: ClickHouseSettings = {
   join_use_nulls: 1,
   output_format_json_quote_64bit_integers: 1,
-  // ClickHouse 26 may answer `count()` from part metadata; exact counts are wanted after deletes.
+  // Standard SQL: a column name in WHERE means the column, not a SELECT alias of the same name.
+  prefer_column_name_to_alias: 1,
   mutations_sync: "2",
-};
+  // ClickHouse 26 decides deduplication by `deduplicate_insert` (it overrides `insert_deduplicate`).
+  deduplicate_insert: "disable",
+  deduplicate_insert_select: "disable",
+  insert_deduplicate: 0,
+  insert_deduplication_token: "",
+} as ClickHouseSettings;
 
 /**
- * Settings of every insert. `chdb/connection` runs per-request settings as `SET` on its session,
- * so they stay set for later statements: every insert states its deduplication token ('' for
- * none), and one insert is one block (one part), so a write lands whole or not at all.
+ * Settings of every insert: a token turns deduplication on (a second insert with it is dropped),
+ * and one insert is one block (one part), so a write lands whole or not at all.
  */
 function insertSettings(token: string | null): ClickHouseSettings {
   return {
     ...BASE_SETTINGS,
-    insert_deduplicate: token === null ? 0 : 1,
-    insert_deduplication_token: token ?? "",
+    ...(token === null
+      ? {}
+      : { deduplicate_insert: "enable", insert_deduplicate: 1, insert_deduplication_token: token }),
     input_format_parallel_parsing: 0,
     max_insert_block_size: "1000000000",
     min_insert_block_size_rows: "0",
     min_insert_block_size_bytes: "0",
-  };
+  } as ClickHouseSettings;
 }
 
 export interface ClickHouseDriverOptions {
@@ -278,34 +288,28 @@ export class ClickHouseDriver implements SqlDriver {
   /**
    * One insert per write. The table is created (MergeTree sorted by the feature's id columns) or
    * widened first. With an idempotency key: the key is claimed in the key table (an insert whose
-   * token is the key, so of two racing claims one lands), the claim read back (another
-   * fingerprint: IDEMPOTENCY_CONFLICT), then the rows inserted with the key as their
-   * deduplication token — a retry after a crash leaves one copy.
+   * token names the key, so of two racing claims one lands) and the claim read back (another
+   * fingerprint: IDEMPOTENCY_CONFLICT); the rows go in with the key as their deduplication token,
+   * then the key is marked done. A retry after a crash anywhere in between leaves one copy: the
+   * table drops a second insert with the same token.
    */
   write(writes: readonly TableWrite[]): Promise<number[]> {
     return this.#exclusive(async () => {
       const counts: number[] = [];
       for (const w of writes) {
         const columns = await this.#prepareTable(w);
-        let token: string | null = null;
-        if (w.idempotency) {
-          if (!(await this.#claim(w))) {
-            counts.push(0);
-            continue;
-          }
-          token = w.idempotency.key;
+        if (w.idempotency && !(await this.#claim(w))) {
+          counts.push(0);
+          continue;
         }
         if (w.rows.length > 0)
           await this.#client.insert({
             table: q(w.table),
             values: encodeRows(w.table, columns, w.rows),
-            columns: columns.filter(([n]) => w.rows.some((r) => r[n] !== undefined)).map(([n]) => n) as [
-              string,
-              ...string[],
-            ],
             format: "JSONEachRow",
-            clickhouse_settings: insertSettings(token),
+            clickhouse_settings: insertSettings(w.idempotency?.key ?? null),
           });
+        if (w.idempotency) await this.#recordKey(w, "done");
         counts.push(w.rows.length);
       }
       return counts;
@@ -335,30 +339,37 @@ export class ClickHouseDriver implements SqlDriver {
     return columns;
   }
 
-  /** True when this write is to be inserted, false for a replay; IDEMPOTENCY_CONFLICT for another fingerprint. */
+  /** True when this write is to be inserted, false for a finished replay; IDEMPOTENCY_CONFLICT for another fingerprint. */
   async #claim(w: TableWrite): Promise<boolean> {
     const { key, fingerprint } = w.idempotency!;
-    const claimed = async () =>
-      (
-        await this.#rows(
-          `SELECT fingerprint FROM ${q(IDEMPOTENCY_TABLE)} WHERE table_name = {t:String} AND idempotency_key = {k:String} ORDER BY written_at, fingerprint LIMIT 1`,
-          { t: w.table, k: key },
-        )
-      )[0]?.[0] as string | undefined;
+    const state = async () => {
+      const [row] = await this.#rows(
+        `SELECT fingerprint, max(state = 'done') FROM ${q(IDEMPOTENCY_TABLE)} WHERE table_name = {t:String} AND idempotency_key = {k:String} GROUP BY fingerprint ORDER BY min(written_at), fingerprint LIMIT 1`,
+        { t: w.table, k: key },
+      );
+      return row && { fingerprint: row[0] as string, done: Number(row[1]) === 1 };
+    };
     const conflict = () =>
       new IdempotencyConflictError(
         `Idempotency key "${key}" was already used on feature "${w.feature}" for different rows`,
         { feature: w.feature, idempotencyKey: key },
       );
     await this.#command(
-      `CREATE TABLE IF NOT EXISTS ${q(IDEMPOTENCY_TABLE)} (table_name String, idempotency_key String, fingerprint String, row_count Int64, written_at DateTime64(6, 'UTC')) ENGINE = MergeTree ORDER BY (table_name, idempotency_key) SETTINGS non_replicated_deduplication_window = ${DEDUPLICATION_WINDOW}`,
+      `CREATE TABLE IF NOT EXISTS ${q(IDEMPOTENCY_TABLE)} (table_name String, idempotency_key String, fingerprint String, state String, row_count Int64, written_at DateTime64(6, 'UTC')) ENGINE = MergeTree ORDER BY (table_name, idempotency_key) SETTINGS non_replicated_deduplication_window = ${DEDUPLICATION_WINDOW}`,
       {},
     );
-    const before = await claimed();
-    if (before !== undefined) {
-      if (before === fingerprint) return false;
-      throw conflict();
+    let seen = await state();
+    if (!seen) {
+      await this.#recordKey(w, "claimed");
+      seen = await state();
     }
+    if (seen?.fingerprint !== fingerprint) throw conflict();
+    return !seen.done;
+  }
+
+  /** One row of the key table; its token makes a second `claimed` (or `done`) of a key a no-op. */
+  async #recordKey(w: TableWrite, state: "claimed" | "done"): Promise<void> {
+    const { key, fingerprint } = w.idempotency!;
     await this.#client.insert({
       table: q(IDEMPOTENCY_TABLE),
       values: [
@@ -366,15 +377,14 @@ export class ClickHouseDriver implements SqlDriver {
           table_name: w.table,
           idempotency_key: key,
           fingerprint,
+          state,
           row_count: w.rows.length,
-          written_at: new Date().toISOString().replace("T", " ").replace("Z", ""),
+          written_at: timestampText(new Date()),
         },
       ],
       format: "JSONEachRow",
-      clickhouse_settings: insertSettings(JSON.stringify([w.table, key])),
+      clickhouse_settings: insertSettings(JSON.stringify([w.table, key, state])),
     });
-    if ((await claimed()) !== fingerprint) throw conflict();
-    return true;
   }
 
   /** Through a scratch copy, so that the count is exact whatever other writers do meanwhile. */
