@@ -1,7 +1,7 @@
 import { existsSync, realpathSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { StoreLockedError } from "@metaxy/core";
-import { DuckDBDriver } from "./duckdb-driver.js";
+import { DuckDBSession } from "./duckdb-session.js";
 
 /**
  * One DuckDB instance per database file per process. DuckDB's file lock only keeps other
@@ -10,7 +10,7 @@ import { DuckDBDriver } from "./duckdb-driver.js";
  * queue and table layouts), released when the last store closes.
  */
 interface SharedDatabase {
-  readonly driver: Promise<DuckDBDriver>;
+  readonly driver: Promise<DuckDBSession>;
   readonly readOnly: boolean;
   refs: number;
 }
@@ -30,7 +30,7 @@ export async function acquireDatabase(
   path: string,
   readOnly: boolean,
   config: Record<string, string>,
-): Promise<{ key: string; driver: DuckDBDriver }> {
+): Promise<{ key: string; driver: DuckDBSession }> {
   const key = databaseKey(path);
   const shared = databases.get(key);
   if (shared) {
@@ -47,7 +47,7 @@ export async function acquireDatabase(
       throw e;
     }
   }
-  const driver = new DuckDBDriver(path, undefined, config);
+  const driver = new DuckDBSession(path, undefined, config);
   const entry: SharedDatabase = {
     driver: driver.open(readOnly).then(() => driver),
     readOnly,

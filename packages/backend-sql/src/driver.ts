@@ -74,6 +74,6 @@ export interface SqlDriver {
     batches: RowBatches,
   ): Promise<void>;
   dropTable(relation: string): Promise<void>;
-  /** Called after a feature table is dropped, so cached layouts are forgotten. */
+  /** Called after a table is dropped or replaced, so a cached layout of it is forgotten. */
   forget(table: string): void;
 }

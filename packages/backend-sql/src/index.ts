@@ -1,5 +1,6 @@
 export type { SqlDialect } from "./dialect.js";
-export { compileRead } from "./read-compiler.js";
+export type { EngineColumns, RowBatches, SqlDriver, SqlParams } from "./driver.js";
+export { compileRead, latestOrder } from "./read-compiler.js";
 export {
   CURRENT_PREFIX,
   type CompiledResolve,
@@ -7,4 +8,5 @@ export {
   STATUS,
   compileResolveUpdate,
 } from "./resolve-compiler.js";
-export type { EngineColumns, RowBatches, SqlDriver, SqlParams } from "./driver.js";
+export { SqlBackend, type SqlBackendOptions } from "./sql-backend.js";
+export { stageTableNames } from "./stage-names.js";
