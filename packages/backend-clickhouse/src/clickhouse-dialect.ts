@@ -97,6 +97,8 @@ export const clickhouseDialect: SqlDialect = {
     if (keys.length === 0) return `CAST(map() AS ${STRING_MAP})`;
     return `map(${keys.map((k, i) => `${clickhouseDialect.string(k)}, ${values[i]}`).join(", ")})`;
   },
+  /** ClickHouse has no Nullable(Map): a missing `*_by_field` value is stored (and read) empty. */
+  mapIsNull: (mapExpr) => `empty(${mapExpr})`,
   mapGet(mapExpr: string, key: string): string {
     const k = clickhouseDialect.string(key);
     return `if(mapContains(${mapExpr}, ${k}), ${mapExpr}[${k}], NULL)`;

@@ -59,7 +59,8 @@ function insertSettings(token: string | null): ClickHouseSettings {
 }
 
 export interface ClickHouseDriverOptions {
-  readonly client: ClickHouseClient;
+  /** The client, or how to make it when the store opens. */
+  readonly client: ClickHouseClient | (() => Promise<ClickHouseClient>);
   readonly database: string;
   /** Whether `close` closes the client (false for a client the caller injected). */
   readonly ownsClient: boolean;
@@ -75,7 +76,7 @@ export interface ClickHouseDriverOptions {
  */
 export class ClickHouseDriver implements SqlDriver {
   readonly dialect = clickhouseDialect;
-  readonly #client: ClickHouseClient;
+  #connected: ClickHouseClient | undefined;
   readonly #database: string;
   readonly #options: ClickHouseDriverOptions;
   readonly #layouts = new Map<string, EngineColumns>();
@@ -88,8 +89,12 @@ export class ClickHouseDriver implements SqlDriver {
 
   constructor(options: ClickHouseDriverOptions) {
     this.#options = options;
-    this.#client = options.client;
     this.#database = options.database;
+  }
+
+  get #client(): ClickHouseClient {
+    if (!this.#connected) throw new MetadataStoreError(`ClickHouse ${this.display()} is not open`);
+    return this.#connected;
   }
 
   display(): string {
@@ -99,6 +104,8 @@ export class ClickHouseDriver implements SqlDriver {
   async open(mode: AccessMode): Promise<void> {
     if (this.#open) return;
     this.#readOnly = mode === "r";
+    const { client } = this.#options;
+    this.#connected ??= typeof client === "function" ? await client() : client;
     try {
       if (!this.#readOnly)
         await this.#client.command({
@@ -114,6 +121,8 @@ export class ClickHouseDriver implements SqlDriver {
           { database: this.#database },
         );
     } catch (e) {
+      if (this.#options.ownsClient) await this.#connected.close().catch(() => undefined);
+      this.#connected = undefined;
       if (e instanceof InvalidConfigError) throw e;
       throw new MetadataStoreError(
         `Cannot open ClickHouse ${this.display()}: ${(e as Error).message}`,
@@ -131,12 +140,14 @@ export class ClickHouseDriver implements SqlDriver {
     if (this.#closing) return this.#closing;
     this.#closing = (async () => {
       await this.#queue;
+      if (!this.#connected) return;
       for (const relation of this.#scratch)
         await this.#client.command({ query: `DROP TABLE IF EXISTS ${relation}` }).catch(() => undefined);
       this.#scratch.clear();
       this.#layouts.clear();
       this.#open = false;
-      if (this.#options.ownsClient) await this.#client.close();
+      if (this.#options.ownsClient) await this.#connected?.close();
+      this.#connected = undefined;
     })();
     return this.#closing;
   }
@@ -295,17 +306,37 @@ export class ClickHouseDriver implements SqlDriver {
    */
   write(writes: readonly TableWrite[]): Promise<number[]> {
     return this.#exclusive(async () => {
-      const counts: number[] = [];
+      // Every write's rows are checked and encoded before any DDL or insert: a bad value
+      // changes nothing. A key already used for other rows is refused before the table changes.
+      const prepared = [];
       for (const w of writes) {
-        const columns = await this.#prepareTable(w);
+        const existing = await this.#describe(w.table, true);
+        const have = new Set(existing?.map(([n]) => n));
+        const added = Object.entries(w.schema).filter(([n]) => !have.has(n));
+        const columns: EngineColumns = [
+          ...(existing ?? []),
+          ...added.map(([n, t]): [string, string] => [n, this.#engineType(t)]),
+        ];
+        prepared.push({ w, existing, added, values: encodeRows(w.table, columns, w.rows) });
+      }
+      // Keys used for other rows are refused before any write of the call changes anything.
+      if (writes.some((w) => w.idempotency)) await this.#ensureKeyTable();
+      for (const w of writes)
+        if (w.idempotency) {
+          const seen = await this.#keyState(w);
+          if (seen && seen.fingerprint !== w.idempotency.fingerprint) throw this.#conflict(w);
+        }
+      const counts: number[] = [];
+      for (const { w, existing, added, values } of prepared) {
         if (w.idempotency && !(await this.#claim(w))) {
           counts.push(0);
           continue;
         }
+        await this.#prepareTable(w, existing, added);
         if (w.rows.length > 0)
           await this.#client.insert({
             table: q(w.table),
-            values: encodeRows(w.table, columns, w.rows),
+            values,
             format: "JSONEachRow",
             clickhouse_settings: insertSettings(w.idempotency?.key ?? null),
           });
@@ -316,54 +347,62 @@ export class ClickHouseDriver implements SqlDriver {
     });
   }
 
-  /** Creates or widens `w.table`; returns its columns. */
-  async #prepareTable(w: TableWrite): Promise<EngineColumns> {
-    const existing = await this.#describe(w.table, true);
-    const have = new Set(existing?.map(([n]) => n));
-    const added = Object.entries(w.schema).filter(([n]) => !have.has(n));
-    if (added.length === 0 && existing) return existing;
+  /** Creates `w.table` (MergeTree sorted by the id columns) or adds its new columns. */
+  async #prepareTable(
+    w: TableWrite,
+    existing: EngineColumns | null,
+    added: ReadonlyArray<[string, ColumnType]>,
+  ): Promise<void> {
+    if (added.length === 0 && existing) return;
     if (!existing) {
       const ids = (w.idColumns ?? []).filter((c) => c in w.schema);
       await this.#command(
         `CREATE TABLE IF NOT EXISTS ${q(w.table)} (${added.map(([n, t]) => this.#columnDef(n, t)).join(", ")}) ENGINE = MergeTree ORDER BY ${ids.length ? `(${ids.map(q).join(", ")})` : "tuple()"} SETTINGS allow_nullable_key = 1, non_replicated_deduplication_window = ${DEDUPLICATION_WINDOW}`,
         {},
       );
-    } else
-      await this.#command(
-        `ALTER TABLE ${q(w.table)} ${added.map(([n, t]) => `ADD COLUMN IF NOT EXISTS ${this.#columnDef(n, t)}`).join(", ")}`,
-        {},
-      );
+    }
+    // Also after CREATE ... IF NOT EXISTS: another writer may have created the table first.
+    await this.#command(
+      `ALTER TABLE ${q(w.table)} ${Object.entries(w.schema)
+        .map(([n, t]) => `ADD COLUMN IF NOT EXISTS ${this.#columnDef(n, t)}`)
+        .join(", ")}`,
+      {},
+    );
     this.#layouts.delete(w.table);
-    const columns = await this.#describe(w.table, true);
-    if (!columns) throw new MetadataStoreError(`Table "${w.table}" vanished while it was written`);
-    return columns;
   }
 
-  /** True when this write is to be inserted, false for a finished replay; IDEMPOTENCY_CONFLICT for another fingerprint. */
-  async #claim(w: TableWrite): Promise<boolean> {
-    const { key, fingerprint } = w.idempotency!;
-    const state = async () => {
-      const [row] = await this.#rows(
-        `SELECT fingerprint, max(state = 'done') FROM ${q(IDEMPOTENCY_TABLE)} WHERE table_name = {t:String} AND idempotency_key = {k:String} GROUP BY fingerprint ORDER BY min(written_at), fingerprint LIMIT 1`,
-        { t: w.table, k: key },
-      );
-      return row && { fingerprint: row[0] as string, done: Number(row[1]) === 1 };
-    };
-    const conflict = () =>
-      new IdempotencyConflictError(
-        `Idempotency key "${key}" was already used on feature "${w.feature}" for different rows`,
-        { feature: w.feature, idempotencyKey: key },
-      );
+  /** The first claim of the write's key: its fingerprint and whether its rows are in. */
+  async #keyState(w: TableWrite): Promise<{ fingerprint: string; done: boolean } | undefined> {
+    const [row] = await this.#rows(
+      `SELECT fingerprint, max(state = 'done') FROM ${q(IDEMPOTENCY_TABLE)} WHERE table_name = {t:String} AND idempotency_key = {k:String} GROUP BY fingerprint ORDER BY min(written_at), fingerprint LIMIT 1`,
+      { t: w.table, k: w.idempotency!.key },
+    );
+    return row && { fingerprint: row[0] as string, done: Number(row[1]) === 1 };
+  }
+
+  #conflict(w: TableWrite): IdempotencyConflictError {
+    const { key } = w.idempotency!;
+    return new IdempotencyConflictError(
+      `Idempotency key "${key}" was already used on feature "${w.feature}" for different rows`,
+      { feature: w.feature, idempotencyKey: key },
+    );
+  }
+
+  async #ensureKeyTable(): Promise<void> {
     await this.#command(
       `CREATE TABLE IF NOT EXISTS ${q(IDEMPOTENCY_TABLE)} (table_name String, idempotency_key String, fingerprint String, state String, row_count Int64, written_at DateTime64(6, 'UTC')) ENGINE = MergeTree ORDER BY (table_name, idempotency_key) SETTINGS non_replicated_deduplication_window = ${DEDUPLICATION_WINDOW}`,
       {},
     );
-    let seen = await state();
+  }
+
+  /** True when this write is to be inserted, false for a finished replay; IDEMPOTENCY_CONFLICT for another fingerprint. */
+  async #claim(w: TableWrite): Promise<boolean> {
+    let seen = await this.#keyState(w);
     if (!seen) {
       await this.#recordKey(w, "claimed");
-      seen = await state();
+      seen = await this.#keyState(w);
     }
-    if (seen?.fingerprint !== fingerprint) throw conflict();
+    if (seen?.fingerprint !== w.idempotency!.fingerprint) throw this.#conflict(w);
     return !seen.done;
   }
 
@@ -387,6 +426,18 @@ export class ClickHouseDriver implements SqlDriver {
     });
   }
 
+  /**
+   * `select`, with columns that are untyped NULLs (`NULL AS x`: ClickHouse's Nullable(Nothing),
+   * which no table can hold) cast to Nullable(String), so that it can fill a table.
+   */
+  async #storable(select: string, params: SqlParams): Promise<string> {
+    const described = await this.#rows(`DESCRIBE TABLE (${select})`, params);
+    const untyped = described.filter(([, t]) => String(t).includes("Nothing")).map(([n]) => n as string);
+    if (untyped.length === 0) return select;
+    const casts = untyped.map((n) => `CAST(${q(n)} AS Nullable(String)) AS ${q(n)}`);
+    return `SELECT * REPLACE (${casts.join(", ")}) FROM (${select})`;
+  }
+
   /** Through a scratch copy, so that the count is exact whatever other writers do meanwhile. */
   insertSelect(
     table: string,
@@ -398,7 +449,7 @@ export class ClickHouseDriver implements SqlDriver {
       const scratch = this.relation(`insert_${randomUUID().slice(0, 8)}`, true);
       try {
         await this.#command(
-          `CREATE TABLE ${scratch} ENGINE = Memory AS ${select}`,
+          `CREATE TABLE ${scratch} ENGINE = Memory AS ${await this.#storable(select, params)}`,
           params,
           insertSettings(null),
         );
@@ -448,7 +499,7 @@ export class ClickHouseDriver implements SqlDriver {
     const engine = scratch ? "Memory" : "MergeTree ORDER BY tuple()";
     return this.#exclusive(async () => {
       await this.#command(
-        `CREATE OR REPLACE TABLE ${relation} ENGINE = ${engine} AS ${select}`,
+        `CREATE OR REPLACE TABLE ${relation} ENGINE = ${engine} AS ${await this.#storable(select, params)}`,
         params,
         insertSettings(null),
       );

@@ -2,9 +2,8 @@ import { spawn } from "node:child_process";
 import { IdempotencyConflictError, type Row, StoreLockedError } from "@metaxy/core";
 import type { TableWrite } from "@metaxy/core/backend";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ClickHouseDriver } from "../src/clickhouse-driver.js";
-import { embeddedDriver } from "../src/index.js";
-import { sharedEnginePath } from "./engine.js";
+import type { ClickHouseDriver } from "../src/index.js";
+import { embeddedDriver, sharedEnginePath } from "./engine.js";
 
 const path = sharedEnginePath();
 const schema = {

@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
+import { ClickHouseDriver } from "../src/index.js";
+import { resolve } from "node:path";
 
 let path: string | undefined;
 
@@ -16,4 +18,20 @@ export function sharedEnginePath(): string {
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
   }
   return path;
+}
+
+/** A driver on the embedded engine at `path` (the store's own path: what `clickhouse.embedded` builds). */
+export async function embeddedDriver(options: {
+  path: string;
+  database?: string;
+}): Promise<ClickHouseDriver> {
+  const { clickhouseEmbeddedClient } = await import("../src/clickhouse-backend.js");
+  const path = resolve(options.path);
+  const client = await clickhouseEmbeddedClient(path);
+  return new ClickHouseDriver({
+    client,
+    database: options.database ?? "default",
+    ownsClient: true,
+    where: `embedded:${path}`,
+  });
 }

@@ -1,9 +1,8 @@
 import { HASH_ALGORITHMS, hashString, initHashing } from "@metaxy/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clickhouseDialect as d } from "../src/clickhouse-dialect.js";
-import type { ClickHouseDriver } from "../src/clickhouse-driver.js";
-import { embeddedDriver } from "../src/index.js";
-import { sharedEnginePath } from "./engine.js";
+import type { ClickHouseDriver } from "../src/index.js";
+import { embeddedDriver, sharedEnginePath } from "./engine.js";
 
 // Inputs that break naive quoting, byte handling or length assumptions.
 const HOSTILE = [
