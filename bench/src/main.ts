@@ -29,6 +29,8 @@ const BENCH_DIR = resolve(HERE, "..");
 const REPO = resolve(BENCH_DIR, "..");
 const PY = join(BENCH_DIR, "python", ".venv", "bin", "python");
 const RUN_CELL = join(HERE, "run-cell.js");
+const CLICKHOUSE_CELL = join(HERE, "clickhouse-cell.js");
+const BACKENDS = ["duckdb", "clickhouse"] as const;
 
 const MODES = ["stage", "materialise", "floor"] as const;
 type Mode = (typeof MODES)[number];
@@ -48,6 +50,8 @@ const USAGE = `pnpm bench -- [options]
   --rounds 10                    timed rounds per mode (default 10, no warm-up)
   --modes stage,materialise,floor  TS modes (default all three)
   --python / --no-python         also run Python Metaxy (default on)
+  --backend clickhouse           also run the library on embedded ClickHouse (chdb), beside DuckDB
+                                 (stage and materialise; default sizes then 10000,100000; 1M with --sizes)
   --memory-limit <size>          DuckDB memory_limit for the timed TS processes (e.g. 1.5GB; default: DuckDB's 80% of RAM)
   --json <file>                  write every result (per-round times included) as JSON
   --data <dir>                   data dir (default bench/.data)
@@ -82,7 +86,8 @@ function parseOptions() {
     args: argv,
     options: {
       graphs: { type: "string", default: "simple,wide" },
-      sizes: { type: "string", default: "10000,100000,1000000" },
+      sizes: { type: "string" },
+      backend: { type: "string", default: "duckdb" },
       big: { type: "boolean", default: false },
       phases: { type: "string", default: "new,stale" },
       rounds: { type: "string", default: "10" },
@@ -111,7 +116,9 @@ function parseOptions() {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  const sizes = values.sizes
+  const backends = list(values.backend, BACKENDS, "backend");
+  if (!backends.includes("duckdb")) backends.unshift("duckdb");
+  const sizes = (values.sizes ?? (backends.includes("clickhouse") ? "10000,100000" : "10000,100000,1000000"))
     .split(",")
     .map((x) => x.trim().replaceAll("_", ""))
     .filter(Boolean)
@@ -153,6 +160,7 @@ function parseOptions() {
     phases: list(values.phases, PHASES, "phase"),
     rounds,
     modes: list(values.modes, MODES, "mode"),
+    backends,
     python: values.python && !values["no-python"],
     json: values.json ? userPath(values.json) : null,
     data: values.data ? userPath(values.data) : join(BENCH_DIR, ".data"),
@@ -260,6 +268,8 @@ interface CellResult {
     Record<Mode, Stat & { steps_ms: Array<Record<string, number>>; steps_median_ms: Record<string, number> }>
   >;
   python: (Stat & Record<string, unknown>) | null;
+  /** The library on embedded ClickHouse (`--backend clickhouse`). */
+  clickhouse?: { seed: any; stage?: Stat; materialise?: Stat };
   ratios: {
     stage_over_python: number | null;
     materialise_over_python: number | null;
@@ -274,13 +284,11 @@ const ratio = (a?: Stat | null, b?: Stat | null) =>
   a && b && b.median_ms > 0 ? round3(a.median_ms / b.median_ms) : null;
 const fmtRss = (s?: Stat | null) => (s ? s.peak_rss_mb.toFixed(0) : "-");
 
+const CELL_COLUMNS = ["graph", "N", "phase", "stage ms (med ± IQR)", "materialise ms"];
+
 function table(cells: CellResult[]): string {
   const header = [
-    "graph",
-    "N",
-    "phase",
-    "stage ms (med ± IQR)",
-    "materialise ms",
+    ...CELL_COLUMNS,
     "floor ms",
     "python ms",
     "stage/py",
@@ -301,11 +309,88 @@ function table(cells: CellResult[]): string {
     fmtRatio(c.ratios.stage_over_floor),
     [c.modes.stage, c.modes.materialise, c.modes.floor, c.python].map(fmtRss).join(" / "),
   ]);
+  return grid(header, rows, new Set([1, 3, 4, 5, 6, 7, 8, 9, 10]));
+}
+
+/** Aligned text columns: `right` holds the indexes of right-aligned ones. */
+function grid(header: string[], rows: string[][], right: ReadonlySet<number>): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const right = new Set([1, 3, 4, 5, 6, 7, 8, 9, 10]);
   const line = (r: string[]) =>
     r.map((x, i) => (right.has(i) ? x.padStart(widths[i]) : x.padEnd(widths[i]))).join("  ");
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+// ---------------------------------------------------------------------------- clickhouse
+
+const CHDB_VERSION = JSON.parse(readFileSync(fileURLToPath(import.meta.resolve("chdb/package.json")), "utf8"))
+  .version as string;
+
+/** Seeds and verifies the cell on embedded ClickHouse, then times stage and materialise. */
+async function runClickHouse(
+  common: string[],
+  duckdbTemplate: string,
+  rounds: number,
+  modes: readonly Mode[],
+  resultPath: string,
+): Promise<NonNullable<CellResult["clickhouse"]>> {
+  const dir = `${duckdbTemplate}.clickhouse`;
+  const args = (mode: string) => [
+    "--expose-gc",
+    "--max-old-space-size=20000",
+    CLICKHOUSE_CELL,
+    "--mode",
+    mode,
+    ...common.map((a) => (a === duckdbTemplate ? dir : a)),
+    "--duckdb",
+    duckdbTemplate,
+    "--rounds",
+    String(rounds),
+    "--result",
+    resultPath,
+  ];
+  try {
+    log("bench:   clickhouse: seeding (store.write) and verifying against DuckDB's increment");
+    const seed = await runJson(process.execPath, args("seed"), resultPath);
+    const out: NonNullable<CellResult["clickhouse"]> = {
+      seed: { seed_ms: seed.seed_ms, peak_rss_mb: seed.peak_rss_mb, verification: seed.verification },
+    };
+    for (const mode of ["stage", "materialise"] as const) {
+      if (!modes.includes(mode)) continue;
+      const r = await runJson(process.execPath, args(mode), resultPath);
+      out[mode] = stat(r.rounds_ms, r.peak_rss_mb);
+      log(`bench:   clickhouse ${mode}: median ${fmtMs(out[mode])} ms, peak RSS ${r.peak_rss_mb} MB`);
+    }
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function clickhouseTable(cells: CellResult[]): string {
+  const header = [
+    ...CELL_COLUMNS,
+    "stage/duckdb",
+    "mat/duckdb",
+    "stage/py",
+    "mat/py",
+    "peak RSS MB stage/mat",
+  ];
+  const rows = cells.map((c) => {
+    const ch = c.clickhouse!;
+    return [
+      c.graph,
+      fmtN(c.n),
+      c.phase,
+      fmtMs(ch.stage),
+      fmtMs(ch.materialise),
+      fmtRatio(ratio(ch.stage, c.modes.stage)),
+      fmtRatio(ratio(ch.materialise, c.modes.materialise)),
+      fmtRatio(ratio(ch.stage, c.python)),
+      fmtRatio(ratio(ch.materialise, c.python)),
+      [ch.stage, ch.materialise].map(fmtRss).join(" / "),
+    ];
+  });
+  return grid(header, rows, new Set([1, 3, 4, 5, 6, 7, 8, 9]));
 }
 
 // ---------------------------------------------------------------------------- main
@@ -430,6 +515,9 @@ async function main() {
               `bench:   ${mode}: median ${fmtMs(cell.modes[mode])} ms, peak RSS ${r.peak_rss_mb} MB, steps ${JSON.stringify(stepsMedian)}`,
             );
           }
+          if (opts.backends.includes("clickhouse")) {
+            cell.clickhouse = await runClickHouse(common, template, opts.rounds, opts.modes, resultPath);
+          }
           rmSync(template, { force: true });
           if (opts.python) {
             log(`bench: ${graph} N=${fmtN(n)} ${phase}: Python Metaxy, ${opts.rounds} rounds`);
@@ -487,6 +575,7 @@ async function main() {
   }
 
   const cpu = cpus();
+  const chCells = cells.filter((c) => c.clickhouse);
   const pyNote = pythonInfo
     ? `Python Metaxy ${pythonInfo.metaxy_version} (duckdb ${pythonInfo.duckdb_version})`
     : "Python Metaxy not run (--no-python)";
@@ -501,6 +590,14 @@ async function main() {
     "stage = open + resolveUpdate + counts() + close (increment materialised in DuckDB); materialise = open + resolveUpdate + toArray() + close;",
     "floor = open + one hand-written CREATE TEMP TABLE ... AS statement + close; python = Python Metaxy eager resolve_update + Polars conversion (open/close included).",
     "Peak RSS is each process's own maximum (one process per mode and cell; Python's includes its in-process seeding and Polars frames).",
+    ...(chCells.length
+      ? [
+          "",
+          `The same library on embedded ClickHouse (chdb ${CHDB_VERSION}, @clickhouse/client), md5, same data, same rounds; ratios against DuckDB's and Python's medians:`,
+          "",
+          clickhouseTable(chCells),
+        ]
+      : []),
   ].join("\n");
   process.stdout.write(`${report}\n`);
 

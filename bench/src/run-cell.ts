@@ -26,7 +26,8 @@ import {
   recordProvenance,
   truncatedHash,
 } from "@metaxy/core";
-import { type GraphName, buildGraph, loadVectors } from "./graphs.js";
+import { CELL_OPTIONS, cellArgs } from "./cell-options.js";
+import { buildGraph, loadVectors } from "./graphs.js";
 import { FLOOR_TABLE, createTableSql, floorSql, insertLeafFromResolveSql, insertRootSql } from "./sql.js";
 
 const q = duckdbDialect.quoteIdent;
@@ -39,27 +40,10 @@ const duckdbConfig: Record<string, string> = process.env.METAXY_BENCH_MEMORY_LIM
   ? { memory_limit: process.env.METAXY_BENCH_MEMORY_LIMIT }
   : {};
 
-const { values: args } = parseArgs({
-  options: {
-    mode: { type: "string" },
-    graph: { type: "string" },
-    n: { type: "string" },
-    phase: { type: "string" },
-    rounds: { type: "string", default: "10" },
-    data: { type: "string" },
-    template: { type: "string" },
-    tmp: { type: "string" },
-    result: { type: "string" },
-  },
-});
+const { values: args } = parseArgs({ options: CELL_OPTIONS });
 
 const mode = args.mode as Mode;
-const graphName = args.graph as GraphName;
-const n = Number(args.n);
-const phase = args.phase as "new" | "stale";
-const rounds = Number(args.rounds);
-const dataDir = args.data!;
-const template = args.template!;
+const { graphName, n, phase, rounds, dataDir, template } = cellArgs(args);
 const tmpParent = args.tmp!;
 const bench = buildGraph(graphName);
 const meta = JSON.parse(readFileSync(join(dataDir, "meta.json"), "utf8")) as {

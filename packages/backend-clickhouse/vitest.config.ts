@@ -4,6 +4,6 @@ import shared from "../../vitest.shared.js";
 export default mergeConfig(
   shared,
   defineConfig({
-    test: { include: ["src/**/*.test.ts", "test/**/*.test.ts"], testTimeout: 60_000 },
+    test: { include: ["src/**/*.test.ts", "test/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 60_000 },
   }),
 );
