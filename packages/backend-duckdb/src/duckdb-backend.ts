@@ -1,7 +1,7 @@
 import type { DuckDBInstance } from "@duckdb/node-api";
 import type { Backend, HashAlgorithm } from "@metaxy/core";
 import { SqlBackend } from "@metaxy/backend-sql";
-import { DuckDBDriver } from "./duckdb-driver.js";
+import { type ByFieldLayout, DuckDBDriver } from "./duckdb-driver.js";
 
 export interface DuckDBBackendOptions {
   /** A database file, or `:memory:` (default). */
@@ -12,6 +12,12 @@ export interface DuckDBBackendOptions {
   hashAlgorithm?: HashAlgorithm;
   /** DuckDB configuration options (`threads`, `memory_limit`, ...). */
   config?: Record<string, string>;
+  /**
+   * How new tables keep the `*_by_field` columns: `"map"` (Python Metaxy with
+   * `enable_map_datatype=True`) or `"struct"` (Python Metaxy's default). Default: the layout of
+   * the store's existing tables, else `"map"`. Tables of either layout are read and appended to.
+   */
+  layout?: ByFieldLayout;
 }
 
 /** The embedded default backend: a DuckDB file (or memory), resolve-update compiled to one SQL pass. */

@@ -54,6 +54,7 @@ export const duckdbDialect: SqlDialect = {
   mapGet(mapExpr: string, key: string): string {
     return `map_extract_value(${mapExpr}, ${duckdbDialect.string(key)})`;
   },
+  structGet: (structExpr, key) => `struct_extract(${structExpr}, ${duckdbDialect.string(key)})`,
   anyValue: (expr) => `any_value(${expr})`,
   isDistinctFrom: (a, b) => `${a} IS DISTINCT FROM ${b}`,
   orderedStringAgg: (expr, separator, orderBy) => `string_agg(${expr}, ${separator} ORDER BY ${orderBy})`,
@@ -66,3 +67,35 @@ export const duckdbDialect: SqlDialect = {
 
 export const q = duckdbDialect.quoteIdent;
 export const s = duckdbDialect.string;
+
+/**
+ * Field names of a DuckDB STRUCT type as DESCRIBE spells it (`STRUCT(frames VARCHAR, "a/b"
+ * VARCHAR)`), or null for any other type.
+ */
+export function structFields(type: string): string[] | null {
+  if (!type.startsWith("STRUCT(") || !type.endsWith(")")) return null;
+  const body = type.slice("STRUCT(".length, -1);
+  const names: string[] = [];
+  let i = 0;
+  while (i < body.length) {
+    let name = "";
+    if (body[i] === '"') {
+      for (i++; i < body.length; i++) {
+        if (body[i] === '"' && body[i + 1] === '"') (name += '"'), i++;
+        else if (body[i] === '"') break;
+        else name += body[i];
+      }
+      i++;
+    } else while (i < body.length && body[i] !== " ") name += body[i++];
+    names.push(name);
+    // skip the field's type, up to the next top-level comma
+    for (let depth = 0; i < body.length; i++) {
+      if (body[i] === "(") depth++;
+      else if (body[i] === ")") depth--;
+      else if (body[i] === "," && depth === 0) break;
+    }
+    i++;
+    while (body[i] === " ") i++;
+  }
+  return names;
+}

@@ -9,14 +9,22 @@ import {
 import type { TableWrite } from "@metaxy/core/backend";
 import type { EngineColumns, RowBatches, SqlDriver } from "@metaxy/backend-sql";
 import { acquireDatabase, releaseDatabase } from "./duckdb-databases.js";
-import { duckdbDialect, q, s } from "./duckdb-dialect.js";
+import { duckdbDialect, q, s, structFields } from "./duckdb-dialect.js";
 import { type AppendPart, DuckDBSession } from "./duckdb-session.js";
 
 export interface DuckDBDriverOptions {
   path?: string;
   instance?: DuckDBInstance;
   config?: Record<string, string>;
+  layout?: ByFieldLayout;
 }
+
+/**
+ * How new tables keep the `*_by_field` columns: `map` (one `MAP(VARCHAR, VARCHAR)`; Python
+ * Metaxy's `enable_map_datatype=True`) or `struct` (one `STRUCT` with a VARCHAR per field; Python
+ * Metaxy's default). Existing tables keep theirs.
+ */
+export type ByFieldLayout = "map" | "struct";
 
 /** Session-private relations (scratch tables, read-only stages) live in an attached memory database. */
 const SCRATCH = "metaxy_scratch";
@@ -32,12 +40,14 @@ export class DuckDBDriver implements SqlDriver {
   readonly #options: DuckDBDriverOptions;
   readonly #path: string;
   #opened: DuckDBSession | undefined;
+  #layout: ByFieldLayout | undefined;
   /** Key of the process-wide shared database file, when this driver holds one. */
   #sharedKey: string | undefined;
 
   constructor(options: DuckDBDriverOptions) {
     this.#options = options;
     this.#path = options.path ?? ":memory:";
+    this.#layout = options.layout;
   }
 
   display(): string {
@@ -97,6 +107,21 @@ export class DuckDBDriver implements SqlDriver {
     return logicalType(duckdbType);
   }
 
+  structFields(duckdbType: string): string[] | null {
+    return structFields(duckdbType);
+  }
+
+  /** The layout of new tables: the option, else that of the store's existing tables, else map. */
+  async #newTableLayout(c: DuckDBConnection): Promise<ByFieldLayout> {
+    if (this.#layout) return this.#layout;
+    const found = await c.runAndReadAll(
+      "SELECT data_type FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = current_schema() AND column_name LIKE '%\\_by\\_field' ESCAPE '\\' LIMIT 1",
+    );
+    const type = found.currentRowCount > 0 ? String(found.getRows()[0][0]) : "";
+    this.#layout = type.startsWith("STRUCT(") ? "struct" : "map";
+    return this.#layout;
+  }
+
   write(writes: readonly TableWrite[]): Promise<number[]> {
     const session = this.#session;
     return session.appendParts(SCRATCH, async (c) => {
@@ -104,19 +129,36 @@ export class DuckDBDriver implements SqlDriver {
       for (const w of writes) {
         const existing = await session.layoutOn(c, w.table);
         const have = new Set(existing?.map(([n]) => n));
-        const added = Object.entries(w.schema).filter(([n]) => !have.has(n));
+        const struct = !existing && (await this.#newTableLayout(c)) === "struct";
+        // A struct column is typed by the fields the rows carry (an empty write falls back to a map).
+        const typeOf = (n: string, t: ColumnType) => {
+          const keys = struct && t === "map" ? rowKeys(w.rows, n) : [];
+          return keys.length > 0 ? structType(keys) : duckdbDialect.typeName(t);
+        };
+        const added = Object.entries(w.schema)
+          .filter(([n]) => !have.has(n))
+          .map(([n, t]): [string, string] => [n, typeOf(n, t)]);
         const ddl = existing
-          ? added.map(([n, t]) => `ALTER TABLE ${q(w.table)} ADD COLUMN ${q(n)} ${duckdbDialect.typeName(t)}`)
-          : [
-              `CREATE TABLE ${q(w.table)} (${added.map(([n, t]) => `${q(n)} ${duckdbDialect.typeName(t)}`).join(", ")})`,
-            ];
+          ? added.map(([n, t]) => `ALTER TABLE ${q(w.table)} ADD COLUMN ${q(n)} ${t}`)
+          : [`CREATE TABLE ${q(w.table)} (${added.map(([n, t]) => `${q(n)} ${t}`).join(", ")})`];
+        // Fields the rows bring to an existing struct column are added to it.
+        const widened = (existing ?? []).map(([n, t]): [string, string] => {
+          const fields = n.endsWith("_by_field") ? structFields(t) : null;
+          if (!fields || !(n in w.schema)) return [n, t];
+          const extra = rowKeys(w.rows, n).filter((k) => !fields.includes(k));
+          for (const k of extra) ddl.push(`ALTER TABLE ${q(w.table)} ADD COLUMN ${q(n)}.${q(k)} VARCHAR`);
+          return [n, extra.length > 0 ? structType([...fields, ...extra]) : t];
+        });
         if (w.idempotency)
           ddl.unshift(
             `CREATE TABLE IF NOT EXISTS ${IDEMPOTENCY_TABLE} (table_name VARCHAR, idempotency_key VARCHAR, fingerprint VARCHAR, row_count BIGINT, written_at TIMESTAMPTZ, PRIMARY KEY (table_name, idempotency_key))`,
           );
         const columns: Array<[string, string]> = [
-          ...(existing ?? []),
-          ...added.map(([n, t]): [string, string] => [n, describedType(t)]),
+          ...widened,
+          ...added.map(([n, t]): [string, string] => [
+            n,
+            t === "TIMESTAMPTZ" ? "TIMESTAMP WITH TIME ZONE" : t,
+          ]),
         ];
         parts.push({
           table: w.table,
@@ -194,6 +236,20 @@ function logicalType(duckdbType: string): ColumnType {
   if (duckdbType.startsWith("TIMESTAMP")) return "timestamp";
   if (duckdbType.startsWith("MAP(")) return "map";
   return "json";
+}
+
+/** Keys of the `column` objects of `rows`, in order of first appearance. */
+function rowKeys(rows: readonly Row[], column: string): string[] {
+  const keys = new Set<string>();
+  for (const r of rows) {
+    const m = r[column];
+    if (m && typeof m === "object") for (const k of Object.keys(m)) keys.add(k);
+  }
+  return [...keys];
+}
+
+function structType(fields: readonly string[]): string {
+  return `STRUCT(${fields.map((f) => `${q(f)} VARCHAR`).join(", ")})`;
 }
 
 /** DESCRIBE spells TIMESTAMPTZ out; the append path keys its fast conversions on that spelling. */

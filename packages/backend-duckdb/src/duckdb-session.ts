@@ -1,6 +1,6 @@
 import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { MetadataStoreError, type Row, StoreClosedError, StoreLockedError } from "@metaxy/core";
-import { q } from "./duckdb-dialect.js";
+import { q, s, structFields } from "./duckdb-dialect.js";
 import { appendValue, rowsFromChunk } from "./duckdb-values.js";
 import { loadXxhash, registerXxhashFunctions } from "./xxhash-functions.js";
 
@@ -304,12 +304,15 @@ function scratchLayout(table: string, columns: ReadonlyArray<[string, string]>, 
   const writers: ColumnWriter[] = [];
   const selectList: string[] = [];
   columns.forEach(([name, type], i) => {
-    if (type === "MAP(VARCHAR, VARCHAR)") {
-      const keys = new Set<string>();
-      for (const r of rows) {
-        const m = r[name];
-        if (m && typeof m === "object") for (const k of Object.keys(m)) keys.add(k);
-      }
+    const struct = name.endsWith("_by_field") ? structFields(type) : null;
+    if (type === "MAP(VARCHAR, VARCHAR)" || struct) {
+      // One VARCHAR scratch column per key; a struct takes exactly its own fields (NULL when absent).
+      const keys = new Set<string>(struct ?? []);
+      if (!struct)
+        for (const r of rows) {
+          const m = r[name];
+          if (m && typeof m === "object") for (const k of Object.keys(m)) keys.add(k);
+        }
       const present = `c${i}`;
       scratchColumns.push([present, "BOOLEAN"]);
       writers.push((a, r) => a.appendBoolean(r[name] !== null && r[name] !== undefined));
@@ -322,10 +325,11 @@ function scratchLayout(table: string, columns: ReadonlyArray<[string, string]>, 
           else a.appendVarchar(String(v));
         });
       });
-      const built =
-        keyList.length === 0
+      const built = struct
+        ? `{${keyList.map((k, j) => `${s(k)}: c${i}_${j}`).join(", ")}}`
+        : keyList.length === 0
           ? "MAP {}::MAP(VARCHAR, VARCHAR)"
-          : `map([${keyList.map((k) => `'${k.replaceAll("'", "''")}'`).join(", ")}], [${keyList.map((_, j) => `c${i}_${j}`).join(", ")}])`;
+          : `map([${keyList.map((k) => s(k)).join(", ")}], [${keyList.map((_, j) => `c${i}_${j}`).join(", ")}])`;
       selectList.push(`CASE WHEN ${present} THEN ${built} END`);
     } else if (type === "TIMESTAMP WITH TIME ZONE") {
       // Epoch microseconds: the appender's TIMESTAMPTZ path goes through a slow generic conversion.

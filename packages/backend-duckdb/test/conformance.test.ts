@@ -16,3 +16,10 @@ backendConformanceSuite(vitest, {
   makeBackend: () => duckdb({ path: join(dir, `store-${++n}.duckdb`) }),
   numRuns: 10,
 });
+
+// Python Metaxy's default layout: every `*_by_field` column a STRUCT with one field per field.
+backendConformanceSuite(vitest, {
+  name: "duckdb struct layout",
+  makeBackend: () => duckdb({ layout: "struct" }),
+  numRuns: 10,
+});

@@ -33,6 +33,11 @@ export interface SqlDialect {
   mapIsNull?(mapExpr: string): string;
   /** One field of a `*_by_field` value (how the column is read). */
   mapGet(mapExpr: string, key: string): string;
+  /**
+   * One field of a STRUCT value: Python Metaxy's default layout keeps each `*_by_field` column as
+   * a struct with one string field per feature field. Stored structs are read as maps.
+   */
+  structGet(structExpr: string, key: string): string;
   /** Any one value of a group (the engine's `any_value`). */
   anyValue(expr: string): string;
   /** Null-safe inequality. */

@@ -43,6 +43,12 @@ export interface SqlDriver {
   listTables(): Promise<string[]>;
   /** The logical type of an engine type name as `describe` spells it. */
   logicalType(engineType: string): ColumnType;
+  /**
+   * The field names when `engineType` is a struct type, else null. A `*_by_field` column of that
+   * type is in Python Metaxy's struct layout: `SqlBackend` reads it as a map, and `write` must
+   * append to it as a struct (adding fields the rows bring). Engines without structs omit this.
+   */
+  structFields?(engineType: string): string[] | null;
 
   /**
    * Appends every write all-or-nothing (per write at least; say in the backend's README if not

@@ -83,7 +83,45 @@ export class SqlBackend implements Backend {
   }
   async tableSchema(table: string): Promise<TableSchema | null> {
     const columns = await this.#driver.describe(table);
-    return columns ? Object.fromEntries(columns.map(([n, t]) => [n, this.#driver.logicalType(t)])) : null;
+    if (!columns) return null;
+    return Object.fromEntries(
+      columns.map(([n, t]) => [n, this.#structFields(n, t) ? "map" : this.#driver.logicalType(t)]),
+    );
+  }
+
+  /** Struct field names of a `*_by_field` column in Python Metaxy's struct layout, else null. */
+  #structFields(column: string, engineType: string): string[] | null {
+    return column.endsWith("_by_field") ? (this.#driver.structFields?.(engineType) ?? null) : null;
+  }
+
+  /**
+   * The relation a feature table is read through, and its columns: struct-layout `*_by_field`
+   * columns are turned into maps, so every compiler sees one layout. Null when absent.
+   */
+  async #source(table: string): Promise<{ relation: string; columns: string[] } | null> {
+    const described = await this.#driver.describe(table);
+    if (!described) return null;
+    const d = this.#d;
+    const q = d.quoteIdent;
+    const columns = described.map(([n]) => n);
+    const structs = described.flatMap(([n, t]) => {
+      const fields = this.#structFields(n, t);
+      return fields ? [{ name: n, fields }] : [];
+    });
+    if (structs.length === 0) return { relation: q(table), columns };
+    const maps = structs.map(({ name, fields }) => {
+      const col = `t.${q(name)}`;
+      const map = d.map(
+        fields,
+        fields.map((f) => d.structGet(col, f)),
+      );
+      return `CASE WHEN ${col} IS NULL THEN NULL ELSE ${map} END AS ${q(name)}`;
+    });
+    const rest = d.allExcept(
+      "t",
+      structs.map(({ name }) => q(name)),
+    );
+    return { relation: `(SELECT ${rest}, ${maps.join(", ")} FROM ${q(table)} t)`, columns };
   }
 
   write(writes: readonly TableWrite[]): Promise<number[]> {
@@ -108,9 +146,10 @@ export class SqlBackend implements Backend {
   }
 
   async *read(query: ReadQuery, batchSize: number): AsyncIterable<Row[]> {
-    if (!(await this.tableExists(query.table))) return;
+    const source = await this.#source(query.table);
+    if (!source) return;
     const params: SqlParams = {};
-    const sql = compileRead(this.#d, query, undefined, params);
+    const sql = compileRead(this.#d, query, source.relation, params);
     yield* this.#driver.stream(sql, batchSize, params);
   }
   async count(query: ReadQuery): Promise<number> {
@@ -155,9 +194,7 @@ export class SqlBackend implements Backend {
 
   /** Relations of every input: feature tables, or scratch tables for samples and fallback rows. */
   async #sources(plan: ResolveUpdatePlan, id: number, scratch: string[]): Promise<ResolveSources> {
-    const q = this.#d.quoteIdent;
-    const currentCols = await this.tableColumns(plan.current.table);
-    const current = currentCols ? { relation: q(plan.current.table), columns: currentCols } : null;
+    const current = await this.#source(plan.current.table);
     if (plan.expected.kind === "samples") {
       const relation = this.#driver.relation(`samples_${id}`, true);
       scratch.push(relation);
@@ -179,12 +216,13 @@ export class SqlBackend implements Backend {
         await this.#driver.loadScratch(relation, u.inline.schema, u.inline.batches());
         upstreams.push({ relation, raw: false });
       } else {
-        if (!(await this.tableExists(u.read.table)))
+        const source = await this.#source(u.read.table);
+        if (!source)
           throw new TableNotFoundError(`Table "${u.read.table}" of feature "${u.feature}" does not exist`, {
             feature: u.feature,
             table: u.read.table,
           });
-        upstreams.push({ relation: q(u.read.table), raw: true });
+        upstreams.push({ relation: source.relation, raw: true });
       }
     }
     return { upstreams, current };
