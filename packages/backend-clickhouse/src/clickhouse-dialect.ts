@@ -103,6 +103,8 @@ export const clickhouseDialect: SqlDialect = {
     const k = clickhouseDialect.string(key);
     return `if(mapContains(${mapExpr}, ${k}), ${mapExpr}[${k}], NULL)`;
   },
+  /** A named Tuple's field, NULL when the tuple has no such field. Metaxy creates no tuple columns here. */
+  structGet: (structExpr, key) => `tupleElement(${structExpr}, ${clickhouseDialect.string(key)}, NULL)`,
   anyValue: (expr) => `any(${expr})`,
   isDistinctFrom: (a, b) => `(${a} IS DISTINCT FROM ${b})`,
   /** ClickHouse aggregates take no ORDER BY: collect (key, value) pairs, sort, join; NULLs skipped. */

@@ -96,6 +96,9 @@ describe("dialect round trips", () => {
       `SELECT ${d.mapGet(d.map(["a"], ["'1'"]), "a")} AS a, ${d.mapGet(d.map(["a"], ["'1'"]), "b")} AS b, ${d.mapGet(d.map([], []), "a")} AS e`,
     );
     expect(row).toEqual({ a: "1", b: null, e: null });
+    const tuple = "CAST(tuple('1') AS Tuple(a Nullable(String)))";
+    const [st] = await driver.all(`SELECT ${d.structGet(tuple, "a")} AS a, ${d.structGet(tuple, "b")} AS b`);
+    expect(st).toEqual({ a: "1", b: null });
     const [agg] = await driver.all(
       `SELECT ${d.orderedStringAgg("v", "'|'", "k1, k2")} AS s FROM (SELECT arrayJoin([('b', 2, 'z'), ('a', 9, 'y'), ('a', 1, 'x'), ('c', 0, NULL)]) AS t, t.1 AS k1, t.2 AS k2, t.3 AS v)`,
     );
