@@ -31,6 +31,8 @@ const BENCH_DIR = resolve(HERE, "..");
 const REPO = resolve(BENCH_DIR, "..");
 const PY = join(BENCH_DIR, "python", ".venv", "bin", "python");
 const RUN_CELL = join(HERE, "run-cell.js");
+const CLICKHOUSE_CELL = join(HERE, "clickhouse-cell.js");
+const BACKENDS = ["duckdb", "clickhouse"] as const;
 
 const MODES = ["stage", "materialise", "floor"] as const;
 type Mode = (typeof MODES)[number];
@@ -51,6 +53,8 @@ const USAGE = `pnpm bench -- [options]
   --modes stage,materialise,floor  TS modes (default all three)
   --python / --no-python         also run Python Metaxy (default on)
   --delta                        also run stage and materialise on the Delta backend (@metaxy/backend-delta), same cells
+  --backend clickhouse           also run the library on embedded ClickHouse (chdb), beside DuckDB
+                                 (stage and materialise; default sizes then 10000,100000; 1M with --sizes)
   --memory-limit <size>          DuckDB memory_limit for the timed TS processes (e.g. 1.5GB; default: DuckDB's 80% of RAM)
   --json <file>                  write every result (per-round times included) as JSON
   --data <dir>                   data dir (default bench/.data)
@@ -87,7 +91,8 @@ function parseOptions() {
     args: argv,
     options: {
       graphs: { type: "string", default: "simple,wide" },
-      sizes: { type: "string", default: "10000,100000,1000000" },
+      sizes: { type: "string" },
+      backend: { type: "string", default: "duckdb" },
       big: { type: "boolean", default: false },
       phases: { type: "string", default: "new,stale" },
       rounds: { type: "string", default: "10" },
@@ -120,7 +125,9 @@ function parseOptions() {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  const sizes = values.sizes
+  const backends = list(values.backend, BACKENDS, "backend");
+  if (!backends.includes("duckdb")) backends.unshift("duckdb");
+  const sizes = (values.sizes ?? (backends.includes("clickhouse") ? "10000,100000" : "10000,100000,1000000"))
     .split(",")
     .map((x) => x.trim().replaceAll("_", ""))
     .filter(Boolean)
@@ -169,6 +176,7 @@ function parseOptions() {
     phases: list(values.phases, PHASES, "phase"),
     rounds,
     modes: list(values.modes, MODES, "mode"),
+    backends,
     python: values.python && !values["no-python"],
     delta: values.delta,
     json: values.json ? userPath(values.json) : null,
@@ -278,6 +286,8 @@ interface CellResult {
   python: (Stat & Record<string, unknown>) | null;
   /** `--delta`: the same cell on the Delta backend (a copy of the seeded rows). */
   delta: { seed: any; modes: Partial<Record<Mode, ModeStat>> } | null;
+  /** The library on embedded ClickHouse (`--backend clickhouse`). */
+  clickhouse?: { seed: any; stage?: Stat; materialise?: Stat };
   ratios: {
     stage_over_python: number | null;
     materialise_over_python: number | null;
@@ -296,13 +306,11 @@ const ratio = (a?: Stat | null, b?: Stat | null) =>
   a && b && b.median_ms > 0 ? round3(a.median_ms / b.median_ms) : null;
 const fmtRss = (s?: Stat | null) => (s ? s.peak_rss_mb.toFixed(0) : "-");
 
+const CELL_COLUMNS = ["graph", "N", "phase", "stage ms (med ± IQR)", "materialise ms"];
+
 function table(cells: CellResult[]): string {
   const header = [
-    "graph",
-    "N",
-    "phase",
-    "stage ms (med ± IQR)",
-    "materialise ms",
+    ...CELL_COLUMNS,
     "floor ms",
     "python ms",
     "stage/py",
@@ -323,8 +331,12 @@ function table(cells: CellResult[]): string {
     fmtRatio(c.ratios.stage_over_floor),
     [c.modes.stage, c.modes.materialise, c.modes.floor, c.python].map(fmtRss).join(" / "),
   ]);
+  return grid(header, rows, new Set([1, 3, 4, 5, 6, 7, 8, 9, 10]));
+}
+
+/** Aligned text columns: `right` holds the indexes of right-aligned ones. */
+function grid(header: string[], rows: string[][], right: ReadonlySet<number>): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const right = new Set([1, 3, 4, 5, 6, 7, 8, 9, 10]);
   const line = (r: string[]) =>
     r.map((x, i) => (right.has(i) ? x.padStart(widths[i]) : x.padEnd(widths[i]))).join("  ");
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
@@ -362,6 +374,79 @@ function deltaTable(cells: CellResult[]): string {
   const line = (r: string[]) =>
     r.map((x, i) => (i < 3 && i !== 1 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join("  ");
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+// ---------------------------------------------------------------------------- clickhouse
+
+const CHDB_VERSION = JSON.parse(readFileSync(fileURLToPath(import.meta.resolve("chdb/package.json")), "utf8"))
+  .version as string;
+
+/** Seeds and verifies the cell on embedded ClickHouse, then times stage and materialise. */
+async function runClickHouse(
+  common: string[],
+  duckdbTemplate: string,
+  rounds: number,
+  modes: readonly Mode[],
+  resultPath: string,
+): Promise<NonNullable<CellResult["clickhouse"]>> {
+  const dir = `${duckdbTemplate}.clickhouse`;
+  const args = (mode: string) => [
+    "--expose-gc",
+    "--max-old-space-size=20000",
+    CLICKHOUSE_CELL,
+    "--mode",
+    mode,
+    ...common.map((a) => (a === duckdbTemplate ? dir : a)),
+    "--duckdb",
+    duckdbTemplate,
+    "--rounds",
+    String(rounds),
+    "--result",
+    resultPath,
+  ];
+  try {
+    log("bench:   clickhouse: seeding (store.write) and verifying against DuckDB's increment");
+    const seed = await runJson(process.execPath, args("seed"), resultPath);
+    const out: NonNullable<CellResult["clickhouse"]> = {
+      seed: { seed_ms: seed.seed_ms, peak_rss_mb: seed.peak_rss_mb, verification: seed.verification },
+    };
+    for (const mode of ["stage", "materialise"] as const) {
+      if (!modes.includes(mode)) continue;
+      const r = await runJson(process.execPath, args(mode), resultPath);
+      out[mode] = stat(r.rounds_ms, r.peak_rss_mb);
+      log(`bench:   clickhouse ${mode}: median ${fmtMs(out[mode])} ms, peak RSS ${r.peak_rss_mb} MB`);
+    }
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function clickhouseTable(cells: CellResult[]): string {
+  const header = [
+    ...CELL_COLUMNS,
+    "stage/duckdb",
+    "mat/duckdb",
+    "stage/py",
+    "mat/py",
+    "peak RSS MB stage/mat",
+  ];
+  const rows = cells.map((c) => {
+    const ch = c.clickhouse!;
+    return [
+      c.graph,
+      fmtN(c.n),
+      c.phase,
+      fmtMs(ch.stage),
+      fmtMs(ch.materialise),
+      fmtRatio(ratio(ch.stage, c.modes.stage)),
+      fmtRatio(ratio(ch.materialise, c.modes.materialise)),
+      fmtRatio(ratio(ch.stage, c.python)),
+      fmtRatio(ratio(ch.materialise, c.python)),
+      [ch.stage, ch.materialise].map(fmtRss).join(" / "),
+    ];
+  });
+  return grid(header, rows, new Set([1, 3, 4, 5, 6, 7, 8, 9]));
 }
 
 // ---------------------------------------------------------------------------- main
@@ -536,6 +621,9 @@ async function main() {
                 cell.delta.modes[mode] = await timedMode(mode, deltaArgs, `delta ${mode}`);
             rmSync(deltaDir, { recursive: true, force: true });
           }
+          if (opts.backends.includes("clickhouse")) {
+            cell.clickhouse = await runClickHouse(common, template, opts.rounds, opts.modes, resultPath);
+          }
           rmSync(template, { force: true });
           if (opts.python) {
             log(`bench: ${graph} N=${fmtN(n)} ${phase}: Python Metaxy, ${opts.rounds} rounds`);
@@ -599,6 +687,7 @@ async function main() {
   }
 
   const cpu = cpus();
+  const chCells = cells.filter((c) => c.clickhouse);
   const pyNote = pythonInfo
     ? `Python Metaxy ${pythonInfo.metaxy_version} (duckdb ${pythonInfo.duckdb_version})`
     : "Python Metaxy not run (--no-python)";
@@ -620,6 +709,14 @@ async function main() {
           "the same timed work with delta({ root }) on a fresh copy of the store per round; ratios below 1 = Delta faster.",
           "",
           deltaTable(cells),
+        ]
+      : []),
+    ...(chCells.length
+      ? [
+          "",
+          `The same library on embedded ClickHouse (chdb ${CHDB_VERSION}, @clickhouse/client), md5, same data, same rounds; ratios against DuckDB's and Python's medians:`,
+          "",
+          clickhouseTable(chCells),
         ]
       : []),
   ].join("\n");

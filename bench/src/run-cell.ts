@@ -33,7 +33,8 @@ import {
   recordProvenance,
   truncatedHash,
 } from "@metaxy/core";
-import { type GraphName, buildGraph, loadVectors } from "./graphs.js";
+import { CELL_OPTIONS, cellArgs } from "./cell-options.js";
+import { buildGraph, loadVectors } from "./graphs.js";
 import { FLOOR_TABLE, createTableSql, floorSql, insertLeafFromResolveSql, insertRootSql } from "./sql.js";
 
 const q = duckdbDialect.quoteIdent;
@@ -48,27 +49,14 @@ const duckdbConfig: Record<string, string> = process.env.METAXY_BENCH_MEMORY_LIM
 
 const { values: args } = parseArgs({
   options: {
-    mode: { type: "string" },
-    graph: { type: "string" },
-    n: { type: "string" },
-    phase: { type: "string" },
-    rounds: { type: "string", default: "10" },
-    data: { type: "string" },
-    template: { type: "string" },
-    tmp: { type: "string" },
-    result: { type: "string" },
+    ...CELL_OPTIONS,
     backend: { type: "string", default: "duckdb" },
     source: { type: "string" },
   },
 });
 
 const mode = args.mode as Mode;
-const graphName = args.graph as GraphName;
-const n = Number(args.n);
-const phase = args.phase as "new" | "stale";
-const rounds = Number(args.rounds);
-const dataDir = args.data!;
-const template = args.template!;
+const { graphName, n, phase, rounds, dataDir, template } = cellArgs(args);
 const tmpParent = args.tmp!;
 const backendKind = args.backend as "duckdb" | "delta";
 if (backendKind !== "duckdb" && backendKind !== "delta") throw new Error(`unknown --backend ${args.backend}`);

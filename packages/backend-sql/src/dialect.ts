@@ -26,6 +26,11 @@ export interface SqlDialect {
   hash(algorithm: HashAlgorithm, expr: string, truncation: number | null): string;
   /** A `*_by_field` value from parallel key / value expressions (how the column is written). */
   map(keys: readonly string[], values: readonly string[]): string;
+  /**
+   * Whether a `*_by_field` value is missing. Optional: default `expr IS NULL`; engines without
+   * nullable maps (ClickHouse stores a missing map as an empty one) say how they tell.
+   */
+  mapIsNull?(mapExpr: string): string;
   /** One field of a `*_by_field` value (how the column is read). */
   mapGet(mapExpr: string, key: string): string;
   /**

@@ -180,11 +180,14 @@ function compileSamples(
   const concat = (m: string) => plan.recordOrder.map((k) => d.mapGet(m, k)).join(" || '|' || ");
   const prov = d.hash(plan.hashAlgorithm, concat(q(PROVENANCE_BY_FIELD)), plan.truncation);
   const user = src.columns.filter((c) => !PROVENANCE_COLUMNS.includes(c));
+  const dvbfMissing = d.mapIsNull
+    ? d.mapIsNull(q(DATA_VERSION_BY_FIELD))
+    : `${q(DATA_VERSION_BY_FIELD)} IS NULL`;
   const dvbf = has.has(DATA_VERSION_BY_FIELD)
-    ? `coalesce(${q(DATA_VERSION_BY_FIELD)}, ${q(PROVENANCE_BY_FIELD)})`
+    ? `CASE WHEN ${dvbfMissing} THEN ${q(PROVENANCE_BY_FIELD)} ELSE ${q(DATA_VERSION_BY_FIELD)} END`
     : q(PROVENANCE_BY_FIELD);
   const dvExpr = has.has(DATA_VERSION_BY_FIELD)
-    ? `CASE WHEN ${q(DATA_VERSION_BY_FIELD)} IS NULL THEN __prov ELSE ${has.has(DATA_VERSION) ? `coalesce(${q(DATA_VERSION)}, ${d.hash(plan.hashAlgorithm, concat(q(DATA_VERSION_BY_FIELD)), plan.truncation)})` : d.hash(plan.hashAlgorithm, concat(q(DATA_VERSION_BY_FIELD)), plan.truncation)} END`
+    ? `CASE WHEN ${dvbfMissing} THEN __prov ELSE ${has.has(DATA_VERSION) ? `coalesce(${q(DATA_VERSION)}, ${d.hash(plan.hashAlgorithm, concat(q(DATA_VERSION_BY_FIELD)), plan.truncation)})` : d.hash(plan.hashAlgorithm, concat(q(DATA_VERSION_BY_FIELD)), plan.truncation)} END`
     : "__prov";
   ctes.push(`samples AS (SELECT *, ${prov} AS __prov FROM ${src.relation}${where})`);
   ctes.push(

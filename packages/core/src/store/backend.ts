@@ -49,6 +49,11 @@ export interface TableWrite {
    * (0); the same key with another fingerprint is an `IdempotencyConflictError`.
    */
   readonly idempotency?: { readonly key: string; readonly fingerprint: string };
+  /**
+   * The feature's id columns, for engines that lay a new table out by them (ClickHouse sorts a
+   * MergeTree table by them, which serves latest-per-id reads). Absent for system tables.
+   */
+  readonly idColumns?: readonly string[];
 }
 
 /** Column overrides of the tombstones a soft delete appends (SPEC §4.4). */

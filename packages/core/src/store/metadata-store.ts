@@ -273,6 +273,7 @@ export class MetadataStore implements AsyncDisposable {
             feature: def.key.toString(),
             schema: prepared.schema,
             rows: prepared.rows,
+            idColumns: def.spec.idColumns,
             idempotency:
               key === undefined
                 ? undefined
