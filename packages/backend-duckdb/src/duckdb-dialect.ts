@@ -83,8 +83,10 @@ export function structFields(type: string): string[] | null {
     let name = "";
     if (body[i] === '"') {
       for (i++; i < body.length; i++) {
-        if (body[i] === '"' && body[i + 1] === '"') (name += '"'), i++;
-        else if (body[i] === '"') break;
+        if (body[i] === '"' && body[i + 1] === '"') {
+          name += '"';
+          i++;
+        } else if (body[i] === '"') break;
         else name += body[i];
       }
       i++;
