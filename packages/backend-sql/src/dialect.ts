@@ -38,6 +38,12 @@ export interface SqlDialect {
    * a struct with one string field per feature field. Stored structs are read as maps.
    */
   structGet(structExpr: string, key: string): string;
+  /**
+   * How resolve-update compares expected with stored rows: one FULL OUTER JOIN (default), or
+   * UNION ALL + GROUP BY on the diff keys — for engines whose joins are nested loops (the
+   * BigQuery emulator) or fill unmatched columns with defaults. `anyValue` must then skip NULLs.
+   */
+  readonly diffShape?: "join" | "union";
   /** Any one value of a group (the engine's `any_value`). */
   anyValue(expr: string): string;
   /** Null-safe inequality. */

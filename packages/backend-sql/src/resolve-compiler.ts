@@ -97,23 +97,58 @@ export function compileResolveUpdate(
     ctes.push(
       `cur AS (${collapse ? collapseCurrent(d, read, needed, collapse.by) : `SELECT ${needed.map(q).join(", ")} FROM (${read})`})`,
     );
-    const on = keys.map((c) => `e.${q(c)} = c.${q(c)}`).join(" AND ");
-    const curCtx = columnContext(
-      d,
-      new Map(needed.map((c) => [c, `c.${q(c)}`])),
-      "staleness predicate",
-      params,
-    );
+    // Column references of the two sides: `e.x` / `c.x` after a join, `g.__e_x` / `g.__c_x` after
+    // UNION ALL + GROUP BY (engines whose joins are slow, or fill unmatched columns with defaults).
+    // (Keys are one column of `g`: the stale test runs only where both sides are present.)
+    const union = d.diffShape === "union";
+    const keySet = new Set(keys);
+    const eRef = (c: string) => (!union ? `e.${q(c)}` : keySet.has(c) ? `g.${q(c)}` : `g.${q(`__e_${c}`)}`);
+    const cRef = (c: string) => (!union ? `c.${q(c)}` : keySet.has(c) ? `g.${q(c)}` : `g.${q(`__c_${c}`)}`);
+    const curCtx = columnContext(d, new Map(needed.map((c) => [c, cRef(c)])), "staleness predicate", params);
     const predicates = plan.stalenessPredicates.map((p) => compileExpr(p, curCtx));
     const staleWhen = [
-      `c.${q(PROVENANCE)} IS NULL`,
-      d.isDistinctFrom(`c.${q(PROVENANCE)}`, `e.${q(PROVENANCE)}`),
+      `${cRef(PROVENANCE)} IS NULL`,
+      d.isDistinctFrom(cRef(PROVENANCE), eRef(PROVENANCE)),
       ...predicates.map((p) => `coalesce(${p}, false)`),
     ].join(" OR ");
-    diff =
-      `SELECT CASE WHEN c.__present IS NULL THEN 'new' WHEN e.__present IS NULL THEN 'orphaned' WHEN ${staleWhen} THEN 'stale' END AS ${STATUS}, ` +
-      `${expectedList}${keys.map((c) => `, c.${q(c)} AS ${q(CURRENT_PREFIX + c)}`).join("")} ` +
-      `FROM (SELECT *, true AS __present FROM expected) e FULL OUTER JOIN (SELECT *, true AS __present FROM cur) c ON ${on}`;
+    if (union) {
+      const eCols = stored.filter((c) => !keySet.has(c));
+      const cCols = needed.filter((c) => !keySet.has(c));
+      const side = (mine: "e" | "c") => {
+        const list = [
+          ...keys.map(q),
+          `${mine === "e" ? 1 : "NULL"} AS __e_present`,
+          `${mine === "c" ? 1 : "NULL"} AS __c_present`,
+          ...eCols.map((c) => `${mine === "e" ? q(c) : "NULL"} AS ${q(`__e_${c}`)}`),
+          ...cCols.map((c) => `${mine === "c" ? q(c) : "NULL"} AS ${q(`__c_${c}`)}`),
+        ];
+        return `SELECT ${list.join(", ")} FROM ${mine === "e" ? "expected" : "cur"}`;
+      };
+      const grouped = [
+        ...keys.map(q),
+        "max(__e_present) AS __e_present",
+        "max(__c_present) AS __c_present",
+        ...[...eCols.map((c) => `__e_${c}`), ...cCols.map((c) => `__c_${c}`)].map(
+          (c) => `${d.anyValue(q(c))} AS ${q(c)}`,
+        ),
+      ];
+      ctes.push(`sides AS (${side("e")} UNION ALL ${side("c")})`);
+      ctes.push(`g AS (SELECT ${grouped.join(", ")} FROM sides GROUP BY ${keys.map(q).join(", ")})`);
+      const expectedCols = stored.map((c) =>
+        keySet.has(c)
+          ? `CASE WHEN g.__e_present IS NOT NULL THEN g.${q(c)} END AS ${q(c)}`
+          : `${eRef(c)} AS ${q(c)}`,
+      );
+      diff =
+        `SELECT CASE WHEN g.__c_present IS NULL THEN 'new' WHEN g.__e_present IS NULL THEN 'orphaned' WHEN ${staleWhen} THEN 'stale' END AS ${STATUS}, ` +
+        `${expectedCols.join(", ")}${keys.map((c) => `, CASE WHEN g.__c_present IS NOT NULL THEN g.${q(c)} END AS ${q(CURRENT_PREFIX + c)}`).join("")} FROM g`;
+    } else {
+      const on = keys.map((c) => `e.${q(c)} = c.${q(c)}`).join(" AND ");
+      diff =
+        `SELECT CASE WHEN c.__present IS NULL THEN 'new' WHEN e.__present IS NULL THEN 'orphaned' WHEN ${staleWhen} THEN 'stale' END AS ${STATUS}, ` +
+        `${expectedList}${keys.map((c) => `, c.${q(c)} AS ${q(CURRENT_PREFIX + c)}`).join("")} ` +
+        `FROM (SELECT *, true AS __present FROM expected) e FULL OUTER JOIN (SELECT *, true AS __present FROM cur) c ON ${on}`;
+    }
   }
   let sql = `WITH ${ctes.join(",\n")}\nSELECT * FROM (${diff}) WHERE ${STATUS} IS NOT NULL`;
   if (plan.failures) {
