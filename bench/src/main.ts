@@ -370,10 +370,7 @@ function deltaTable(cells: CellResult[]): string {
     [c.modes.stage, c.delta?.modes.stage].map(fmtRss).join(" / "),
     [c.modes.materialise, c.delta?.modes.materialise].map(fmtRss).join(" / "),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) =>
-    r.map((x, i) => (i < 3 && i !== 1 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join("  ");
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+  return grid(header, rows, new Set([1, 3, 4, 5, 6, 7, 8, 9, 10]));
 }
 
 // ---------------------------------------------------------------------------- clickhouse

@@ -155,10 +155,7 @@ export class DuckDBDriver implements SqlDriver {
           );
         const columns: Array<[string, string]> = [
           ...widened,
-          ...added.map(([n, t]): [string, string] => [
-            n,
-            t === "TIMESTAMPTZ" ? "TIMESTAMP WITH TIME ZONE" : t,
-          ]),
+          ...added.map(([n, t]): [string, string] => [n, spelled(t)]),
         ];
         parts.push({
           table: w.table,
@@ -254,6 +251,10 @@ function structType(fields: readonly string[]): string {
 
 /** DESCRIBE spells TIMESTAMPTZ out; the append path keys its fast conversions on that spelling. */
 function describedType(type: ColumnType): string {
-  const name = duckdbDialect.typeName(type);
-  return name === "TIMESTAMPTZ" ? "TIMESTAMP WITH TIME ZONE" : name;
+  return spelled(duckdbDialect.typeName(type));
+}
+
+/** A DuckDB type name as DESCRIBE spells it. */
+function spelled(duckdbType: string): string {
+  return duckdbType === "TIMESTAMPTZ" ? "TIMESTAMP WITH TIME ZONE" : duckdbType;
 }
