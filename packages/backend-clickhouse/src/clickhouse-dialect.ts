@@ -117,6 +117,7 @@ export const clickhouseDialect: SqlDialect = {
   toText: (expr) => `toString(${expr})`,
   firstPerPartition: (select, partitionBy, orderBy) =>
     `${select} ORDER BY ${partitionBy.join(", ")}, ${orderBy} LIMIT 1 BY ${partitionBy.join(", ")}`,
+  sameKey: (a, b) => `isNotDistinctFrom(${a}, ${b})`,
   semiJoin: (left, right, on) => `SELECT f.* FROM ${left} AS f LEFT SEMI JOIN ${right} AS o ON ${on}`,
   allExcept: (alias, columns) => `${alias}.* EXCEPT (${columns.join(", ")})`,
 };

@@ -63,6 +63,7 @@ export const duckdbDialect: SqlDialect = {
   toText: (expr) => `(${expr})::VARCHAR`,
   firstPerPartition: (select, partitionBy, orderBy) =>
     `${select} QUALIFY row_number() OVER (PARTITION BY ${partitionBy.join(", ")} ORDER BY ${orderBy}) = 1`,
+  sameKey: (a, b) => `${a} IS NOT DISTINCT FROM ${b}`,
   semiJoin: (left, right, on) => `SELECT f.* FROM ${left} f SEMI JOIN ${right} o ON ${on}`,
   allExcept: (alias, columns) => `${alias}.* EXCLUDE (${columns.join(", ")})`,
 };

@@ -59,6 +59,8 @@ export interface SqlDialect {
   firstPerPartition(select: string, partitionBy: readonly string[], orderBy: string): string;
   /** Rows of `left` (alias `f`) having a match in `right` (alias `o`) on `on`. */
   semiJoin(left: string, right: string, on: string): string;
+  /** Join condition: `a` and `b` equal, NULL matching NULL (`IS NOT DISTINCT FROM`), as a hash join can use it. */
+  sameKey(a: string, b: string): string;
   /** `alias.*` without `columns`. */
   allExcept(alias: string, columns: readonly string[]): string;
 }

@@ -8,7 +8,11 @@ import {
   type ExpectedFromUpstreams,
   type JoinKind,
   type Literal,
+  type ResolveScope,
   type ResolveUpdatePlan,
+  type UpstreamColumn,
+  DELETED_AT,
+  UPDATED_AT,
   exprColumns,
 } from "@metaxy/core";
 import { compileExpr } from "@metaxy/core/backend";
@@ -26,6 +30,8 @@ export interface ResolveSources {
   readonly samples?: { relation: string; columns: readonly string[] };
   /** The target's stored table, or null when it has none yet. */
   readonly current: { relation: string; columns: readonly string[] } | null;
+  /** The pending-keys table of an incremental resolve (`plan.scope.pending`), when it exists. */
+  readonly pending?: string | null;
 }
 
 export interface CompiledResolve {
@@ -70,11 +76,12 @@ export function compileResolveUpdate(
   let expected: ExpectedShape;
   let inputIdsSql: string | null = null;
 
+  const scope = plan.scope ? compileScope(d, plan, plan.scope, sources, ctes, params) : null;
   if (plan.expected.kind === "samples") {
     const src = sources.samples!;
     expected = compileSamples(d, plan, src, plan.expected.filters, ctes, params);
   } else {
-    expected = compileUpstreams(d, plan, plan.expected, sources, ctes, params);
+    expected = compileUpstreams(d, plan, plan.expected, sources, ctes, params, scope);
     inputIdsSql = `SELECT DISTINCT ${plan.diffColumns.map(q).join(", ")} FROM expected`;
   }
 
@@ -88,12 +95,18 @@ export function compileResolveUpdate(
     diff = `SELECT 'new' AS ${STATUS}, ${expectedList}${keys.map((c) => `, NULL AS ${q(CURRENT_PREFIX + c)}`).join("")} FROM expected e`;
   } else {
     const currentColumns = sources.current.columns;
-    const read = compileRead(d, plan.current, sources.current.relation, params);
+    const identity = keys.map((c) => ({ source: c, name: c }));
+    const relation = scope
+      ? `(${scope.restrict(sources.current.relation, identity)})`
+      : sources.current.relation;
+    const read = compileRead(d, plan.current, relation, params);
     const predicateColumns = [...new Set(plan.stalenessPredicates.flatMap((p) => [...exprColumns(p)]))];
     // The comparison needs only ids, provenance and predicate columns: DuckDB prunes the rest.
     const needed = [...new Set([...keys, PROVENANCE, ...predicateColumns])];
     const collapse = plan.collapseCurrent;
-    fullCurrent = collapse ? collapseCurrent(d, read, currentColumns, collapse.by) : read;
+    // Orphans are read later, by key, outside this statement: from the unrestricted rows.
+    const unscoped = scope ? compileRead(d, plan.current, sources.current.relation, params) : read;
+    fullCurrent = collapse ? collapseCurrent(d, unscoped, currentColumns, collapse.by) : unscoped;
     ctes.push(
       `cur AS (${collapse ? collapseCurrent(d, read, needed, collapse.by) : `SELECT ${needed.map(q).join(", ")} FROM (${read})`})`,
     );
@@ -239,12 +252,24 @@ function compileUpstreams(
   sources: ResolveSources,
   ctes: string[],
   params: SqlParams,
+  scope: CompiledScope | null,
 ): ExpectedShape {
   const q = d.quoteIdent;
   const { upstreams, joinOrder, joinColumns: keys } = expected;
   upstreams.forEach((u, i) => {
     const src = sources.upstreams[i];
-    const read = src.raw ? compileRead(d, u.read, src.relation, params) : `SELECT * FROM ${src.relation}`;
+    let read = src.raw ? compileRead(d, u.read, src.relation, params) : `SELECT * FROM ${src.relation}`;
+    if (scope) {
+      const s = plan.scope!.upstreams[i];
+      if (s.regroupBy.length === 0)
+        read = compileRead(d, u.read, `(${scope.restrict(src.relation, s.keys)})`, params);
+      else {
+        // Rows may change group: every version of an id ever in a scoped group, then only scoped groups.
+        const ids = s.regroupBy.map((c) => ({ source: c, name: c }));
+        const members = `(${d.semiJoin(src.relation, `(${scope.restrict(src.relation, s.keys)})`, keyMatch(d, ids))})`;
+        read = scope.restrict(`(${compileRead(d, u.read, members, params)})`, s.keys);
+      }
+    }
     ctes.push(`u${i}_read AS (${read})`);
     // Filters see every renamed column (before select) and the renamed system columns.
     const ctx = columnContext(
@@ -353,6 +378,60 @@ function compileUpstreams(
     select: [...expected.columns.map(q), `${readMap} AS ${q(PROVENANCE_BY_FIELD)}`, q(PROVENANCE)].join(", "),
     dataVersionIsProvenance: true,
   };
+}
+
+/** The scope of an incremental resolve, compiled: a `scope` CTE of keys and how to restrict a relation to it. */
+interface CompiledScope {
+  /** SELECT of `relation`'s rows whose `keys` (stored column → key name) are in the scope. */
+  restrict(relation: string, keys: readonly UpstreamColumn[]): string;
+}
+
+/**
+ * `scope AS (...)`: the distinct keys of fresh upstream rows (every group any version of a fresh
+ * id was in, for a regrouping aggregation), of fresh target rows, and the pending keys — the
+ * SQL of core's `scopeKeys`.
+ */
+function compileScope(
+  d: SqlDialect,
+  plan: ResolveUpdatePlan,
+  scope: ResolveScope,
+  sources: ResolveSources,
+  ctes: string[],
+  params: SqlParams,
+): CompiledScope {
+  const q = d.quoteIdent;
+  const keys = plan.diffColumns;
+  const fresh = (relation: string, mark: Date | null) =>
+    mark === null
+      ? `SELECT * FROM ${relation}`
+      : `SELECT * FROM ${relation} WHERE coalesce(${q(DELETED_AT)}, ${q(UPDATED_AT)}) > ${d.bind(mark, params)}`;
+  const project = (relation: string, through: readonly UpstreamColumn[]) =>
+    `SELECT ${keys.map((k) => `${q(through.find((c) => c.name === k)!.source)} AS ${q(k)}`).join(", ")} FROM (${relation})`;
+  const parts: string[] = [];
+  if (plan.expected.kind === "upstreams")
+    plan.expected.upstreams.forEach((_, i) => {
+      const s = scope.upstreams[i];
+      const relation = sources.upstreams[i].relation;
+      if (s.regroupBy.length === 0) parts.push(project(fresh(relation, s.mark), s.keys));
+      else {
+        const ids = s.regroupBy.map((c) => ({ source: c, name: c }));
+        parts.push(project(d.semiJoin(relation, `(${fresh(relation, s.mark)})`, keyMatch(d, ids)), s.keys));
+      }
+    });
+  const identity = keys.map((c) => ({ source: c, name: c }));
+  if (sources.current) parts.push(project(fresh(sources.current.relation, scope.targetMark), identity));
+  if (scope.pending && sources.pending)
+    parts.push(project(compileRead(d, scope.pending, sources.pending, params), identity));
+  ctes.push(`scope AS (SELECT DISTINCT * FROM (${parts.join(" UNION ALL ")}))`);
+  return {
+    restrict: (relation, through) => d.semiJoin(relation, "scope", keyMatch(d, through)),
+  };
+}
+
+/** `f.<source> = o.<name>` for every key, NULL matching NULL (a NULL key is in a scope like any other). */
+function keyMatch(d: SqlDialect, through: readonly UpstreamColumn[]): string {
+  const q = d.quoteIdent;
+  return through.map((c) => d.sameKey(`f.${q(c.source)}`, `o.${q(c.name)}`)).join(" AND ");
 }
 
 /** `concat` of `pieces`, NULL when any of `nullable` is (SQL `||` semantics, without its intermediate strings). */

@@ -3,6 +3,8 @@ import {
   type Backend,
   type BackendCapabilities,
   type ColumnType,
+  DELETED_AT,
+  UPDATED_AT,
   type Expr,
   type IncrementCounts,
   type IncrementKind,
@@ -14,7 +16,9 @@ import {
 import {
   BACKEND_SPEC_VERSION,
   type IncrementSource,
+  type MarkRequest,
   type ReadQuery,
+  type TableMark,
   type StagedIncrementSource,
   type TableSchema,
   type TableWrite,
@@ -173,6 +177,32 @@ export class SqlBackend implements Backend {
     this.#driver.forget(table);
   }
 
+  /** Row counts and high-water marks of effective time, one statement per table. */
+  async tableMarks(requests: readonly MarkRequest[]): Promise<TableMark[]> {
+    const q = this.#d.quoteIdent;
+    const eff = `coalesce(${q(DELETED_AT)}, ${q(UPDATED_AT)})`;
+    const out: TableMark[] = [];
+    for (const { table, since } of requests) {
+      const source = await this.#source(table);
+      if (!source) {
+        out.push({ rows: 0, latest: null, since: 0 });
+        continue;
+      }
+      const params: SqlParams = {};
+      const after =
+        since === null
+          ? "count(*)"
+          : `sum(CASE WHEN ${eff} > ${this.#d.bind(since, params)} THEN 1 ELSE 0 END)`;
+      const [r] = await this.#driver.all(
+        `SELECT count(*) AS n, max(${eff}) AS latest, ${after} AS since FROM ${source.relation}`,
+        params,
+      );
+      const latest = r.latest == null ? null : new Date(Math.floor(new Date(r.latest as Date).getTime()));
+      out.push({ rows: Number(r.n), latest, since: Number(r.since ?? 0) });
+    }
+    return out;
+  }
+
   async #count(sql: string, params: SqlParams = {}): Promise<number> {
     return Number((await this.#driver.all(sql, params))[0].n);
   }
@@ -225,7 +255,17 @@ export class SqlBackend implements Backend {
         upstreams.push({ relation: source.relation, raw: true });
       }
     }
-    return { upstreams, current };
+    if (!plan.scope?.pending) return { upstreams, current };
+    const pending = await this.#source(plan.scope.pending.table);
+    if (!pending)
+      throw new TableNotFoundError(
+        `Pending keys table "${plan.scope.pending.table}" of feature "${plan.feature}" does not exist`,
+        {
+          feature: plan.feature,
+          table: plan.scope.pending.table,
+        },
+      );
+    return { upstreams, current, pending: pending.relation };
   }
 
   #incrementSource(

@@ -10,6 +10,7 @@ import { resolveUpdateSuite } from "./suites/resolve-update.js";
 import { writeReadSuite } from "./suites/write-read.js";
 import { writeSafetySuite } from "./suites/write-safety.js";
 import { failedRecordsSuite } from "./suites/failed-records.js";
+import { incrementalResolveSuite } from "./suites/incremental-resolve.js";
 import type { TestApi } from "./test-api.js";
 
 export type { BackendConformanceOptions } from "./harness.js";
@@ -21,6 +22,7 @@ export {
   fallbackSuite,
   hashIdentitySuite,
   incrementSuite,
+  incrementalResolveSuite,
   lineageSuite,
   namesSuite,
   resolveUpdateSuite,
@@ -42,6 +44,7 @@ export const CONFORMANCE_SUITES: readonly ConformanceSuite[] = [
   incrementSuite,
   hashIdentitySuite,
   failedRecordsSuite,
+  incrementalResolveSuite,
   namesSuite,
   engineErrorsSuite,
 ];

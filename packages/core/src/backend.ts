@@ -8,6 +8,8 @@ export {
   type Backend,
   type BackendCapabilities,
   type IncrementSource,
+  type MarkRequest,
+  type TableMark,
   type StagedIncrementSource,
   type TableSchema,
   type TableWrite,
@@ -25,6 +27,8 @@ export {
 export { evaluateResolveUpdate, type EvaluatedIncrement, type LoadRows } from "./engine/reference-engine.js";
 export { evaluateExpr, matchesAll } from "./engine/evaluate-expression.js";
 export { readLatest } from "./engine/read-latest.js";
+export { effectiveTime, scopeKeys, type LoadRawRows } from "./engine/resolve-scope.js";
+export { CHECKPOINTS_TABLE, pendingTable, planIdentity } from "./store/resolve-checkpoints.js";
 export { tupleKey, compareValues } from "./engine/row-keys.js";
 export { compileExpr, sqlLiteral, type SqlExprContext } from "./sql/compile-expression.js";
 export { prepareWrite, tableSchemaOf, inferType, valueFits } from "./store/write-preparation.js";

@@ -100,7 +100,10 @@ export type {
   Row,
   IncrementKind,
   IncrementCounts,
+  ResolveScope,
+  ScopedUpstream,
 } from "./plan/resolve-update-plan.js";
+export type { ResolveMode } from "./store/resolve-checkpoints.js";
 export { INCREMENT_KINDS } from "./plan/resolve-update-plan.js";
 // The contract's own types, since the store's API names them; the rest of it is `@metaxy/core/backend`.
 export type { AccessMode, Backend, BackendCapabilities } from "./store/backend.js";

@@ -1,6 +1,7 @@
 import { evaluateResolveUpdate } from "../engine/reference-engine.js";
 import { readLatest } from "../engine/read-latest.js";
 import { matchesAll } from "../engine/evaluate-expression.js";
+import { effectiveTime } from "../engine/resolve-scope.js";
 import { tupleKey } from "../engine/row-keys.js";
 import { IdempotencyConflictError, MetadataStoreError, TableNotFoundError } from "../errors.js";
 import type { Expr } from "../plan/expression.js";
@@ -10,6 +11,8 @@ import {
   BACKEND_SPEC_VERSION,
   type Backend,
   type IncrementSource,
+  type MarkRequest,
+  type TableMark,
   type StagedIncrementSource,
   type TableSchema,
   type TableWrite,
@@ -142,11 +145,33 @@ class MemoryBackend implements Backend {
     this.#tables.delete(table);
   }
 
-  async resolveUpdate(plan: ResolveUpdatePlan): Promise<IncrementSource> {
-    const result = await evaluateResolveUpdate(plan, async (q) => {
-      const t = this.#tables.get(q.table);
-      return t ? readLatest(t.rows, q) : null;
+  async tableMarks(requests: readonly MarkRequest[]): Promise<TableMark[]> {
+    return requests.map(({ table, since }) => {
+      const rows = this.#tables.get(table)?.rows ?? [];
+      let latest = Number.NEGATIVE_INFINITY;
+      let after = 0;
+      for (const r of rows) {
+        const t = effectiveTime(r);
+        if (t > latest) latest = t;
+        if (since === null || t > since.getTime()) after++;
+      }
+      return {
+        rows: rows.length,
+        latest: Number.isFinite(latest) ? new Date(Math.floor(latest)) : null,
+        since: after,
+      };
     });
+  }
+
+  async resolveUpdate(plan: ResolveUpdatePlan): Promise<IncrementSource> {
+    const result = await evaluateResolveUpdate(
+      plan,
+      async (q) => {
+        const t = this.#tables.get(q.table);
+        return t ? readLatest(t.rows, q) : null;
+      },
+      async (table) => this.#tables.get(table)?.rows ?? null,
+    );
     const byKind: Record<IncrementKind, Row[]> = {
       new: result.new,
       stale: result.stale,

@@ -18,6 +18,7 @@ import {
 } from "../spec/system-columns.js";
 import { truncatedHash } from "../versioning/hash-algorithms.js";
 import { matchesAll } from "./evaluate-expression.js";
+import { type LoadRawRows, scopeKeys, scopedLoader } from "./resolve-scope.js";
 import { compareByColumns, tupleKey } from "./row-keys.js";
 
 /** Rows of a table (already through `readLatest`); `null` = no table. */
@@ -42,7 +43,13 @@ const PROVENANCE_COLUMNS = [PROVENANCE_BY_FIELD, PROVENANCE, DATA_VERSION_BY_FIE
 export async function evaluateResolveUpdate(
   plan: ResolveUpdatePlan,
   load: LoadRows,
+  loadRaw?: LoadRawRows,
 ): Promise<EvaluatedIncrement> {
+  if (plan.scope) {
+    if (!loadRaw) throw new Error("evaluateResolveUpdate: a scoped plan needs the raw rows of its tables");
+    const keys = await scopeKeys(plan, plan.scope, loadRaw, load);
+    load = scopedLoader(plan, plan.scope, keys, load);
+  }
   const expected =
     plan.expected.kind === "samples"
       ? prepareSamples(plan, plan.expected.rows, plan.expected.filters)

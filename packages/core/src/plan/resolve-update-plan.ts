@@ -155,6 +155,39 @@ export interface ResolveUpdatePlan {
    * new or stale and matches one on ids and provenance is `failed` instead. `null`: none.
    */
   readonly failures: ReadQuery | null;
+  /**
+   * Incremental resolve (see resolve-scope.ts): evaluate only the keys this scope names; every
+   * other key's result is known to be empty. Absent or null: every key (a full resolve).
+   */
+  readonly scope?: ResolveScope | null;
+}
+
+/**
+ * The keys (values of `diffColumns`) an incremental resolve evaluates: those of rows written to an
+ * upstream or to the target after its mark, and the keys the previous resolve left pending. The
+ * store guarantees, by its checkpoint checks, that no row at or before a mark changed since.
+ */
+export interface ResolveScope {
+  /** Per upstream (as in `expected.upstreams`). */
+  readonly upstreams: readonly ScopedUpstream[];
+  /** Target rows with effective time after this are fresh; null: every target row. */
+  readonly targetMark: Date | null;
+  /** Rows holding the pending keys (the `diffColumns`), or null when none are pending. */
+  readonly pending: ReadQuery | null;
+}
+
+export interface ScopedUpstream {
+  /** Rows whose effective time `coalesce(metaxy_deleted_at, metaxy_updated_at)` is after this are fresh; null: every row. */
+  readonly mark: Date | null;
+  /** The stored columns that carry the diff keys (`source`), and the key each one is (`name`). */
+  readonly keys: readonly UpstreamColumn[];
+  /**
+   * Stored id columns of the upstream when some key column is not one of them (an aggregation on
+   * a non-id column): a row may change group, so the scope takes every group any version of a
+   * fresh id was in, and engines restrict by id before the latest-row pick and by key after it.
+   * Empty when every key is an id column (restricting raw rows by key is then exact).
+   */
+  readonly regroupBy: readonly string[];
 }
 
 /** `failed`: would be new or stale, but failed for good at this provenance (left out of `toProcess`). */

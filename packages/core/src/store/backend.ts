@@ -56,6 +56,26 @@ export interface TableWrite {
   readonly idColumns?: readonly string[];
 }
 
+/** One table whose rows an incremental resolve counts (see `Backend.tableMarks`). */
+export interface MarkRequest {
+  readonly table: string;
+  /** Count the rows whose effective time is after this (every row when null). */
+  readonly since: Date | null;
+}
+
+/**
+ * What `tableMarks` reports of one table, read in one statement. The effective time of a row is
+ * `coalesce(metaxy_deleted_at, metaxy_updated_at)`: when it was written.
+ */
+export interface TableMark {
+  /** Every stored row (all versions and tombstones); 0 when the table does not exist. */
+  readonly rows: number;
+  /** The greatest effective time, in whole milliseconds (rounded down); null without rows. */
+  readonly latest: Date | null;
+  /** Rows whose effective time is after the request's `since`. */
+  readonly since: number;
+}
+
 /** Column overrides of the tombstones a soft delete appends (SPEC §4.4). */
 export type TombstoneValues = Readonly<Record<string, unknown>>;
 
@@ -99,6 +119,13 @@ export interface Backend {
   /** Physically deletes matching rows (all rows when `where` is null). Returns rows deleted. */
   deleteRows(table: string, where: Expr | null): Promise<number>;
   dropTable(table: string): Promise<void>;
+
+  /**
+   * Row counts and high-water marks of tables, for incremental resolves (resolve-checkpoints.ts).
+   * A backend that has it must also honour `plan.scope` in `resolveUpdate`; without it every
+   * resolve is full.
+   */
+  tableMarks?(requests: readonly MarkRequest[]): Promise<TableMark[]>;
 
   /** Evaluates a resolve-update plan; the result stays in the engine until read. */
   resolveUpdate(plan: ResolveUpdatePlan): Promise<IncrementSource>;

@@ -32,9 +32,16 @@ class CheckedBackend implements Backend {
   readonly #inner: Backend;
   readonly #graph: FeatureGraph;
 
+  /** Present when the engine supports incremental resolves. */
+  readonly tableMarks?: Backend["tableMarks"];
+
   constructor(inner: Backend, graph: FeatureGraph) {
     this.#inner = inner;
     this.#graph = graph;
+    const marks = inner.tableMarks?.bind(inner);
+    if (marks)
+      this.tableMarks = (requests) =>
+        this.#run({}, "counting rows for a resolve checkpoint", () => marks(requests));
   }
 
   /** The backend this one checks (a store on `store.backend` checks against its own graph). */

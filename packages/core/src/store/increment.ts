@@ -2,6 +2,7 @@ import { InvalidStageIdError, ValidationError } from "../errors.js";
 import type { IncrementCounts, IncrementKind } from "../plan/resolve-update-plan.js";
 import type { FeatureDefinition } from "../spec/define-feature.js";
 import type { IncrementSource, StagedIncrementSource } from "./backend.js";
+import type { ResolveMode } from "./resolve-checkpoints.js";
 import { type OpenCheck, openOnly, whileOpen } from "./open-guard.js";
 import type { FeatureReadRow, IncrementRow, IncrementRowOf } from "./row-types.js";
 
@@ -19,15 +20,26 @@ export interface BatchOptions {
  */
 export class Increment<F = FeatureDefinition, Extra = unknown> implements AsyncDisposable {
   readonly feature: string;
+  /** `"incremental"`: only keys changed since the last checkpoint were evaluated (resolve-checkpoints.ts). */
+  readonly mode: ResolveMode;
+  /** Why the resolve was full; null when incremental. */
+  readonly reason: string | null;
   readonly #source: IncrementSource;
   readonly #isOpen: OpenCheck;
   #counts: IncrementCounts | undefined;
 
   /** `isOpen` tells whether the store is still open: reading a closed store's increment throws STORE_CLOSED. */
-  constructor(feature: string, source: IncrementSource, isOpen: OpenCheck = ALWAYS_OPEN) {
+  constructor(
+    feature: string,
+    source: IncrementSource,
+    isOpen: OpenCheck = ALWAYS_OPEN,
+    how: { mode: ResolveMode; reason: string | null } = { mode: "full", reason: null },
+  ) {
     this.feature = feature;
     this.#source = source;
     this.#isOpen = isOpen;
+    this.mode = how.mode;
+    this.reason = how.reason;
   }
 
   async counts(): Promise<IncrementCounts> {

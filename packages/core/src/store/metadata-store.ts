@@ -30,6 +30,7 @@ import {
 } from "./graph-snapshots.js";
 import { writeFingerprint } from "./idempotency.js";
 import { whileOpen } from "./open-guard.js";
+import { CHECKPOINTS_TABLE, pendingTable, runResolve } from "./resolve-checkpoints.js";
 import { TableLocks } from "./table-locks.js";
 import { Increment, StagedIncrement, assertStageId } from "./increment.js";
 import type { FeatureColumn, FeatureRow, ReadRow, SampleRow } from "./row-types.js";
@@ -60,6 +61,11 @@ export interface MetadataStoreOptions {
    */
   readBatchSize?: number;
   name?: string;
+  /**
+   * An incremental resolve tracks the keys it leaves pending up to this many (default 100,000);
+   * above it the next resolve of that plan is full.
+   */
+  incrementalMaxPending?: number;
 }
 
 export interface WriteOptions {
@@ -99,6 +105,11 @@ export interface ResolveUpdateOptions<F = FeatureDefinition, S = SampleRow<F>> {
   skipComparison?: boolean;
   /** Treat records that failed at their current provenance as new / stale again. */
   retryFailed?: boolean;
+  /**
+   * Evaluate only what changed since the last resolve of the same plan (default true); the
+   * increment's `mode` and `reason` say what happened. `false` forces a full resolve.
+   */
+  incremental?: boolean;
 }
 
 export interface DeleteOptions {
@@ -109,6 +120,7 @@ export interface DeleteOptions {
 }
 
 const DEFAULT_READ_BATCH = 10_000;
+const DEFAULT_MAX_PENDING = 100_000;
 
 /**
  * Metadata of every feature in one backend: append-only writes with system columns, latest-row
@@ -124,6 +136,7 @@ export class MetadataStore implements AsyncDisposable {
   readonly #materializationId: string | null;
   readonly #autoCreate: boolean;
   readonly #batchSize: number;
+  readonly #maxPending: number;
   #open = false;
   /** Features whose stored rows were checked against this store's hash algorithm. */
   readonly #hashChecked = new Set<string>();
@@ -140,6 +153,7 @@ export class MetadataStore implements AsyncDisposable {
     this.#materializationId = options.materializationId ?? null;
     this.#autoCreate = options.autoCreateTables ?? true;
     this.#batchSize = options.readBatchSize ?? DEFAULT_READ_BATCH;
+    this.#maxPending = options.incrementalMaxPending ?? DEFAULT_MAX_PENDING;
     if (!Number.isInteger(this.#batchSize) || this.#batchSize <= 0)
       throw new ValidationError(`readBatchSize must be a positive integer, got ${this.#batchSize}`, {
         readBatchSize: this.#batchSize,
@@ -393,7 +407,15 @@ export class MetadataStore implements AsyncDisposable {
     }
     const plan = await this.planResolveUpdate(key, options);
     const isOpen = () => this.#open;
-    return new Increment<F, SampleColumns<S>>(key.toString(), await this.backend.resolveUpdate(plan), isOpen);
+    const run = await runResolve(this.backend, plan, {
+      enabled: options.incremental ?? true,
+      writable: this.#mode === "w",
+      maxPending: this.#maxPending,
+      maxChangedShare: 0.2,
+      now: () => new Date(),
+      serialize: (fn) => this.#locks.run([CHECKPOINTS_TABLE, pendingTable(plan.table)], fn),
+    });
+    return new Increment<F, SampleColumns<S>>(key.toString(), run.source, isOpen, run);
   }
 
   /** The resolve-update plan this store would run (exposed for backends, tests and `metaxy plan`). */
