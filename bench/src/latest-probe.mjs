@@ -2,12 +2,13 @@
 // variant x one phase x one run, on a cell seeded by `run-cell.js --mode seed` (--template).
 //   node src/latest-probe.mjs --template <seeded.duckdb> --phase new|stale --variant V [--what resolve|read] [--explain] [--sql]
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { duckdb, duckdbDialect } from "@metaxy/backend-duckdb";
-import { compileResolveUpdate, compileRead, latestOrder } from "../../packages/backend-sql/dist/index.js";
+import { compileResolveUpdate, compileRead } from "../../packages/backend-sql/dist/index.js";
 import { MetadataStore } from "@metaxy/core";
 import { buildGraph } from "../dist/graphs.js";
 
@@ -23,7 +24,6 @@ const { values: a } = parseArgs({
 });
 const q = duckdbDialect.quoteIdent;
 const EFF = `coalesce(${q("metaxy_deleted_at")}, ${q("metaxy_updated_at")})`;
-const FULL = latestOrder(q);
 const STRUCT_KEY = `{e: ${EFF}, t: ${q("metaxy_deleted_at")} IS NOT NULL, u: ${q("metaxy_updated_at")}, p: coalesce(${q("metaxy_provenance")}, ''), d: coalesce(${q("metaxy_data_version")}, '')}`;
 
 const FIXED3 = `${EFF} DESC, CASE WHEN ${q("metaxy_deleted_at")} IS NULL THEN 1 ELSE 0 END, ${q("metaxy_updated_at")} DESC`;
@@ -102,8 +102,9 @@ const variants = {
 
 const b = buildGraph("simple");
 const phase = a.phase;
-const template = a.template ?? `/tmp/i11tail/simple_1m_${phase}.duckdb`;
-const dir = mkdtempSync("/tmp/i11tail/run_");
+if (!a.template) throw new Error("--template <a cell seeded by run-cell.js --mode seed> is required");
+const template = a.template;
+const dir = mkdtempSync(join(tmpdir(), "metaxy_latest_probe_"));
 const path = join(dir, "bench.duckdb");
 copyFileSync(template, path);
 const instance = await DuckDBInstance.create(path);
