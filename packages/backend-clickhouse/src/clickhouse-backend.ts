@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import { SqlBackend } from "@metaxy/backend-sql";
 import { type Backend, type HashAlgorithm, MetadataStoreError, StoreLockedError } from "@metaxy/core";
-import { ClickHouseDriver } from "./clickhouse-driver.js";
+import { ClickHouseDriver, type EmbeddedClient } from "./clickhouse-driver.js";
 
 interface CommonOptions {
   /** Database of the store (created when the store opens for writing). Default `default`. */
@@ -73,8 +73,8 @@ clickhouse.embedded = function embedded(options: ClickHouseEmbeddedOptions): Bac
   );
 };
 
-/** A `@clickhouse/client` over `chdb/connection` at `path`. */
-export async function clickhouseEmbeddedClient(path: string): Promise<ClickHouseClient> {
+/** A `@clickhouse/client` over `chdb/connection` at `path`, with the connection's streaming query. */
+export async function clickhouseEmbeddedClient(path: string): Promise<EmbeddedClient> {
   let createChdbConnection: (o: { path: string }) => unknown;
   try {
     ({ createChdbConnection } = (await import("chdb/connection")) as unknown as {
@@ -87,9 +87,11 @@ export async function clickhouseEmbeddedClient(path: string): Promise<ClickHouse
       { cause: e },
     );
   }
-  let connection: unknown;
+  let connection: EmbeddedClient["streams"];
+  let streams: EmbeddedClient["streams"];
   try {
-    connection = createChdbConnection({ path });
+    connection = createChdbConnection({ path }) as EmbeddedClient["streams"];
+    streams = createChdbConnection({ path }) as EmbeddedClient["streams"];
   } catch (e) {
     throw new StoreLockedError(
       `Cannot open embedded ClickHouse at "${path}": ${(e as Error).message}. The chdb engine binds one data directory per process, and a directory to one process: open every store of a process on one path (each may use its own database), and route other processes' writes through that one.`,
@@ -97,5 +99,8 @@ export async function clickhouseEmbeddedClient(path: string): Promise<ClickHouse
       { cause: e },
     );
   }
-  return createClient({ connection } as Parameters<typeof createClient>[0]);
+  return {
+    client: createClient({ connection } as unknown as Parameters<typeof createClient>[0]),
+    streams,
+  };
 }

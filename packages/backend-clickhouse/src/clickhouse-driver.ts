@@ -58,9 +58,41 @@ function insertSettings(token: string | null): ClickHouseSettings {
   } as ClickHouseSettings;
 }
 
+/** One native chunk of a `chdb` streaming result (`StreamChunk` of chdb 3.4). */
+export interface ChdbStreamChunk {
+  readonly numRows: number;
+  text(): string;
+}
+
+/** A `chdb` streaming result: chunks fetched one at a time, released on `cancel` or when done. */
+export interface ChdbQueryStream extends AsyncIterable<ChdbStreamChunk> {
+  readonly closed: boolean;
+  cancel(): void;
+}
+
+/** What the driver uses of `chdb/connection`'s `.chdb` extension: a statement and a real streaming query. */
+export interface ChdbStreams {
+  queryAsync(sql: string): Promise<unknown>;
+  queryStream(sql: string, options?: { format?: string }): ChdbQueryStream;
+}
+
+/**
+ * A client over `chdb/connection`, and a second connection (its own session on the same engine)
+ * for streamed reads: a statement on a session ends the stream open on it, and the caller writes
+ * between batches. Memory tables and MergeTree parts are the engine's, so both sessions see them.
+ */
+export interface EmbeddedClient {
+  readonly client: ClickHouseClient;
+  readonly streams: { readonly chdb: ChdbStreams; close(): Promise<void> };
+}
+
 export interface ClickHouseDriverOptions {
-  /** The client, or how to make it when the store opens. */
-  readonly client: ClickHouseClient | (() => Promise<ClickHouseClient>);
+  /**
+   * The client, or how to make it when the store opens. An embedded client comes with its
+   * connection's `chdb` extension: reads then stream chunk by chunk (the client's own path
+   * through `chdb/connection` materialises every result first).
+   */
+  readonly client: ClickHouseClient | (() => Promise<ClickHouseClient | EmbeddedClient>);
   readonly database: string;
   /** Whether `close` closes the client (false for a client the caller injected). */
   readonly ownsClient: boolean;
@@ -77,6 +109,9 @@ export interface ClickHouseDriverOptions {
 export class ClickHouseDriver implements SqlDriver {
   readonly dialect = clickhouseDialect;
   #connected: ClickHouseClient | undefined;
+  #streams: EmbeddedClient["streams"] | undefined;
+  /** chdb allows one active stream per session; a second concurrent read takes the client's path. */
+  #chdbStreaming = false;
   readonly #database: string;
   readonly #options: ClickHouseDriverOptions;
   readonly #layouts = new Map<string, EngineColumns>();
@@ -105,7 +140,13 @@ export class ClickHouseDriver implements SqlDriver {
     if (this.#open) return;
     this.#readOnly = mode === "r";
     const { client } = this.#options;
-    this.#connected ??= typeof client === "function" ? await client() : client;
+    if (!this.#connected) {
+      const made = typeof client === "function" ? await client() : client;
+      if ("streams" in made && "client" in made) {
+        this.#connected = made.client;
+        this.#streams = made.streams;
+      } else this.#connected = made as ClickHouseClient;
+    }
     try {
       if (!this.#readOnly)
         await this.#client.command({
@@ -115,6 +156,13 @@ export class ClickHouseDriver implements SqlDriver {
       // An embedded session keeps its current database; over HTTP the client's `database` decides.
       await this.#client.command({ query: `USE ${q(this.#database)}`, clickhouse_settings: BASE_SETTINGS });
       const [[current]] = await this.#rows("SELECT currentDatabase()", {});
+      if (this.#streams) {
+        const settings = Object.entries(BASE_SETTINGS).map(
+          ([k, v]) => `${k} = ${typeof v === "string" ? clickhouseDialect.string(v) : String(v)}`,
+        );
+        await this.#streams.chdb.queryAsync(`USE ${q(this.#database)}`);
+        await this.#streams.chdb.queryAsync(`SET ${settings.join(", ")}`);
+      }
       if (current !== this.#database)
         throw new InvalidConfigError(
           `The ClickHouse client's database is "${current}", not "${this.#database}": create the client with \`database: ${JSON.stringify(this.#database)}\``,
@@ -146,8 +194,12 @@ export class ClickHouseDriver implements SqlDriver {
       this.#scratch.clear();
       this.#layouts.clear();
       this.#open = false;
-      if (this.#options.ownsClient) await this.#connected?.close();
+      if (this.#options.ownsClient) {
+        await this.#connected?.close();
+        await this.#streams?.close();
+      }
       this.#connected = undefined;
+      this.#streams = undefined;
     })();
     return this.#closing;
   }
@@ -201,12 +253,16 @@ export class ClickHouseDriver implements SqlDriver {
   }
 
   /**
-   * The client's ResultSet stream, decoded row by row into batches. The statement queue is held
-   * only until the response starts, so the caller may write between batches. Over HTTP memory
-   * stays bounded by the socket's buffers; `chdb/connection` materialises a result before it
-   * hands it over (see the package README).
+   * A read in batches. The statement queue is held only until the result starts, so the caller
+   * may write between batches. Over HTTP: the client's ResultSet stream, memory bounded by the
+   * socket's buffers. Embedded: chdb's own stream (below), since `chdb/connection` materialises a
+   * result before it hands it over (see the package README).
    */
   async *stream(sql: string, batchSize: number, params: SqlParams = {}): AsyncGenerator<Row[]> {
+    if (this.#streams && !this.#chdbStreaming) {
+      yield* this.#batched(this.#chdbRows(this.#streams.chdb, sql, params), batchSize);
+      return;
+    }
     const rs = await this.#exclusive(() =>
       this.#client.query({
         query: sql,
@@ -215,28 +271,56 @@ export class ClickHouseDriver implements SqlDriver {
         clickhouse_settings: BASE_SETTINGS,
       }),
     );
-    let names: string[] | undefined;
-    let decoders: Array<(v: unknown) => unknown> | undefined;
-    let batch: Row[] = [];
     try {
-      for await (const chunk of rs.stream()) {
-        for (const row of chunk) {
-          const values = row.json() as unknown[];
-          if (!names) names = values as string[];
-          else if (!decoders) decoders = (values as string[]).map(decoderFor);
-          else {
-            batch.push(toRow(names, decoders, values));
-            if (batch.length >= batchSize) {
-              yield batch;
-              batch = [];
-              if (this.#closing) throw new StoreClosedError("The ClickHouse store was closed during a read");
-            }
-          }
-        }
-      }
-      if (batch.length > 0) yield batch;
+      yield* this.#batched(clientRows(rs.stream()), batchSize);
     } finally {
       rs.close();
+    }
+  }
+
+  async *#batched(rows: AsyncIterable<Row>, batchSize: number): AsyncGenerator<Row[]> {
+    let batch: Row[] = [];
+    for await (const row of rows) {
+      batch.push(row);
+      if (batch.length >= batchSize) {
+        yield batch;
+        batch = [];
+        if (this.#closing) throw new StoreClosedError("The ClickHouse store was closed during a read");
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+
+  /**
+   * The rows of a read on the embedded engine through chdb's own streaming query, on the driver's
+   * stream session: one native block at a time, so memory stays bounded by the block size. That
+   * call binds no parameters, so each one is set on the session first (`SET param_p0 = ...`, the
+   * value in ClickHouse's escaped text form); the statements' settings were set there at open.
+   * Reads see every write queued before them; leaving early cancels the stream, which frees the
+   * session's one stream slot.
+   */
+  async *#chdbRows(chdb: ChdbStreams, sql: string, params: SqlParams): AsyncGenerator<Row> {
+    this.#chdbStreaming = true;
+    let stream: ChdbQueryStream | undefined;
+    try {
+      stream = await this.#exclusive(async () => {
+        for (const [name, value] of Object.entries(params))
+          await chdb.queryAsync(
+            `SET param_${name} = ${clickhouseDialect.string(escapedText(String(value)))}`,
+          );
+        return chdb.queryStream(sql, { format: "JSONCompactEachRowWithNamesAndTypes" });
+      });
+      for await (const chunk of stream) {
+        // Every chunk starts with the names and types lines.
+        const lines = chunk.text().split("\n");
+        const names = JSON.parse(lines[0]) as string[];
+        const decoders = (JSON.parse(lines[1]) as string[]).map(decoderFor);
+        for (let i = 2; i < lines.length; i++)
+          if (lines[i] !== "") yield toRow(names, decoders, JSON.parse(lines[i]) as unknown[]);
+      }
+    } finally {
+      if (stream && !stream.closed) stream.cancel();
+      this.#chdbStreaming = false;
     }
   }
 
@@ -550,4 +634,27 @@ function toRow(
   const row: Row = {};
   for (let i = 0; i < names.length; i++) row[names[i]] = decoders[i](values[i]);
   return row;
+}
+
+/** Rows of the client's `JSONCompactEachRowWithNamesAndTypes` stream (names, types, then rows). */
+async function* clientRows(chunks: AsyncIterable<Array<{ json(): unknown }>>): AsyncGenerator<Row> {
+  let names: string[] | undefined;
+  let decoders: Array<(v: unknown) => unknown> | undefined;
+  for await (const chunk of chunks)
+    for (const row of chunk) {
+      const values = row.json() as unknown[];
+      if (!names) names = values as string[];
+      else if (!decoders) decoders = (values as string[]).map(decoderFor);
+      else yield toRow(names, decoders, values);
+    }
+}
+
+/** A value as ClickHouse parses a query parameter: its escaped text form (backslash, tab, newline, CR, NUL). */
+function escapedText(value: string): string {
+  return value
+    .replaceAll("\\", "\\\\")
+    .replaceAll("\t", "\\t")
+    .replaceAll("\n", "\\n")
+    .replaceAll("\r", "\\r")
+    .replaceAll("\u0000", "\\0");
 }

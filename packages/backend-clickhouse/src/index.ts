@@ -1,3 +1,10 @@
 export { type ClickHouseEmbeddedOptions, type ClickHouseOptions, clickhouse } from "./clickhouse-backend.js";
 export { clickhouseDialect } from "./clickhouse-dialect.js";
-export { ClickHouseDriver, type ClickHouseDriverOptions } from "./clickhouse-driver.js";
+export {
+  type ChdbQueryStream,
+  type ChdbStreamChunk,
+  type ChdbStreams,
+  ClickHouseDriver,
+  type ClickHouseDriverOptions,
+  type EmbeddedClient,
+} from "./clickhouse-driver.js";

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { IdempotencyConflictError, type Row, StoreLockedError } from "@metaxy/core";
 import type { TableWrite } from "@metaxy/core/backend";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ClickHouseDriver } from "../src/index.js";
+import type { ChdbQueryStream, ChdbStreams, ClickHouseDriver } from "../src/index.js";
 import { embeddedDriver, sharedEnginePath } from "./engine.js";
 
 const path = sharedEnginePath();
@@ -113,6 +113,85 @@ describe("ClickHouse driver", () => {
     }
     expect(seen).toBe(5000);
     expect(await count(d, "side")).toBe(5);
+  });
+
+  it("embedded reads stream chunk by chunk through chdb's own stream, and leaving early frees it", async () => {
+    // Counts what the real engine hands over: native chunks fetched, streams started and closed.
+    const seen = { started: 0, chunks: 0, open: [] as ChdbQueryStream[] };
+    const counting = (chdb: ChdbStreams): ChdbStreams => ({
+      queryAsync: (sql) => chdb.queryAsync(sql),
+      queryStream(sql, options) {
+        const inner = chdb.queryStream(sql, options);
+        seen.started++;
+        seen.open.push(inner);
+        return {
+          get closed() {
+            return inner.closed;
+          },
+          cancel: () => inner.cancel(),
+          async *[Symbol.asyncIterator]() {
+            for await (const chunk of inner) {
+              seen.chunks++;
+              yield chunk;
+            }
+          },
+        };
+      },
+    });
+    const s = await embeddedDriver({ path, database: `driver_${++n}`, chdb: counting });
+    await s.open("w");
+    try {
+      await s.run("CREATE TABLE wide (n Int64, s String) ENGINE = MergeTree ORDER BY n");
+      await s.run("INSERT INTO wide SELECT number, repeat('x', 100) FROM numbers(300000)");
+      // The whole result is many native blocks; the first batch needs only the first of them.
+      const stream = s.stream("SELECT n, s FROM wide WHERE s != {p0:String} ORDER BY n", 1000, {
+        p0: "a\tb'\\",
+      });
+      let batches = 0;
+      let rows = 0;
+      for await (const batch of stream) {
+        if (batches === 0) expect(seen.chunks).toBe(1);
+        expect(batch.length).toBeLessThanOrEqual(1000);
+        batches++;
+        rows += batch.length;
+      }
+      expect(rows).toBe(300000);
+      expect(batches).toBe(300);
+      expect(seen.chunks).toBeGreaterThan(3);
+      expect(seen.started).toBe(1);
+      // A parameter reaches the engine as the same string (escaped text form).
+      const value = "tab\t nl\n cr\r back\\ quote' nul\u0000 {p1:String}";
+      const echoed: Row[] = [];
+      for await (const batch of s.stream("SELECT {p0:String} AS v, {p1:Int64} AS i", 10, {
+        p0: value,
+        p1: "-7",
+      }))
+        echoed.push(...batch);
+      expect(echoed).toEqual([{ v: value, i: -7 }]);
+      // Leaving a stream early cancels it: the session's one stream slot is free again.
+      const chunksBefore = seen.chunks;
+      for await (const batch of s.stream("SELECT n FROM wide ORDER BY n", 100)) {
+        expect(batch.length).toBe(100);
+        break;
+      }
+      expect(seen.open.at(-1)!.closed).toBe(true);
+      expect(seen.chunks - chunksBefore).toBe(1);
+      let again = 0;
+      for await (const batch of s.stream("SELECT n FROM wide WHERE n < 10", 100)) again += batch.length;
+      expect(again).toBe(10);
+      expect(seen.started).toBe(4);
+      // Two reads at once: the second takes the client's path (chdb has one stream per session).
+      const outer = s.stream("SELECT n FROM wide WHERE n < 3000 ORDER BY n", 1000);
+      let nested = 0;
+      for await (const batch of outer) {
+        for await (const inner of s.stream("SELECT n FROM wide WHERE n < 5", 100)) nested += inner.length;
+        expect(batch.length).toBe(1000);
+      }
+      expect(nested).toBe(15);
+      expect(seen.started).toBe(5);
+    } finally {
+      await s.close();
+    }
   });
 
   it("scratch relations: Memory tables of this driver, never listed, dropped at close", async () => {

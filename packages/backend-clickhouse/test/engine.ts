@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
-import { ClickHouseDriver } from "../src/index.js";
+import { type ChdbStreams, ClickHouseDriver } from "../src/index.js";
 import { resolve } from "node:path";
 
 let path: string | undefined;
@@ -24,12 +24,20 @@ export function sharedEnginePath(): string {
 export async function embeddedDriver(options: {
   path: string;
   database?: string;
+  /** Wraps the connection's streaming query (a test counts the chunks it fetches). */
+  chdb?: (streams: ChdbStreams) => ChdbStreams;
 }): Promise<ClickHouseDriver> {
   const { clickhouseEmbeddedClient } = await import("../src/clickhouse-backend.js");
   const path = resolve(options.path);
-  const client = await clickhouseEmbeddedClient(path);
+  const engine = await clickhouseEmbeddedClient(path);
   return new ClickHouseDriver({
-    client,
+    client: async () => {
+      const { chdb, close } = engine.streams;
+      return {
+        client: engine.client,
+        streams: { chdb: options.chdb ? options.chdb(chdb) : chdb, close: () => close.call(engine.streams) },
+      };
+    },
     database: options.database ?? "default",
     ownsClient: true,
     where: `embedded:${path}`,
