@@ -136,6 +136,7 @@ const ID_COLUMNS: Record<string, string> = {
 async function canonical(store: MetadataStore, target: Target, incremental: boolean) {
   const inc = await store.resolveUpdate(target, { incremental });
   const all = await inc.toArray();
+  const progress = await inc.progress();
   await inc.dispose();
   const norm = (v: unknown): unknown =>
     v instanceof Date
@@ -161,7 +162,7 @@ async function canonical(store: MetadataStore, target: Target, incremental: bool
       rows.map((r) => JSON.stringify(sortKeys(shown(k, r as Row)))).sort(),
     ]),
   );
-  return { mode: inc.mode, reason: inc.reason, kinds };
+  return { mode: inc.mode, reason: inc.reason, kinds: { ...kinds, progress } };
 }
 
 /** Ids of stored rows, every `pick + 2`-th one from `pick % 2`: a random, reproducible subset. */

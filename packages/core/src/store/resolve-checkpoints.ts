@@ -166,8 +166,29 @@ export async function runResolve(
     }
   }
   return scope
-    ? { source, mode: "incremental", reason: null, changedRows }
+    ? { source: withFullProgress(backend, plan, source), mode: "incremental", reason: null, changedRows }
     : { source, mode: "full", reason, changedRows: 0 };
+}
+
+/**
+ * Progress counts every input id, which a scoped resolve does not see: an incremental increment
+ * answers it with a full resolve, run only when asked.
+ */
+function withFullProgress(backend: Backend, plan: ResolveUpdatePlan, source: IncrementSource): IncrementSource {
+  return {
+    counts: () => source.counts(),
+    rows: (kind, batchSize) => source.rows(kind, batchSize),
+    stage: (stageId) => source.stage(stageId),
+    dispose: () => source.dispose(),
+    progress: async () => {
+      const full = await backend.resolveUpdate(plan);
+      try {
+        return await full.progress();
+      } finally {
+        await full.dispose();
+      }
+    },
+  };
 }
 
 /** The first tracked table whose count shows rows removed or written at or before its mark. */
