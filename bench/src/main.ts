@@ -22,6 +22,7 @@ import {
   loadVectors,
 } from "./graphs.js";
 import { formatDeltaOpen, runDeltaOpenBench } from "./delta-open-bench.js";
+import { formatIncremental, runIncrementalBench } from "./incremental-bench.js";
 import { iqr, median, round3 } from "./stats.js";
 import { formatRay, runRayBench } from "./ray-bench.js";
 import { formatTemporal, runTemporalBench } from "./temporal-bench.js";
@@ -64,6 +65,8 @@ const USAGE = `pnpm bench -- [options]
     --temporal-ms-per-row 0.1 (simulated model)  --temporal-e2e 100000 (stale records end to end)
   --ray                          instead: one Ray job per batch vs the same model inside the activity (real head)
     --ray-batch-sizes 10,100,1000,5000  --ray-ms-per-row 1  --ray-rows-per-task 100000 (one task per batch)  (rounds: 2 unless --rounds)
+  --incremental                  instead: incremental resolve vs full on one large store (simple graph, DuckDB)
+    --incremental-n 10000000  --incremental-changed 10000  (rounds: 5 unless --rounds)
   --delta-open                   instead: Delta open + first read against commit count, checkpoints every N and none
     --delta-commits 10,100,500,1000  --delta-checkpoint-interval 10  (rounds: 7 opens per point unless --rounds)`;
 
@@ -101,6 +104,9 @@ function parseOptions() {
       "no-python": { type: "boolean", default: false },
       delta: { type: "boolean", default: false },
       "delta-open": { type: "boolean", default: false },
+      incremental: { type: "boolean", default: false },
+      "incremental-n": { type: "string", default: "10000000" },
+      "incremental-changed": { type: "string", default: "10000" },
       "delta-commits": { type: "string", default: "10,100,500,1000" },
       "delta-checkpoint-interval": { type: "string", default: "10" },
       "memory-limit": { type: "string" },
@@ -169,8 +175,16 @@ function parseOptions() {
         checkpointInterval: int("delta-checkpoint-interval", values["delta-checkpoint-interval"]),
       }
     : null;
+  const incremental = values.incremental
+    ? {
+        rounds: argv.some((a) => a.startsWith("--rounds")) ? rounds : 5,
+        n: int("incremental-n", values["incremental-n"]),
+        changed: int("incremental-changed", values["incremental-changed"]),
+      }
+    : null;
   if (!Number.isInteger(rounds) || rounds <= 0) throw new Error(`bad --rounds ${values.rounds}`);
   return {
+    incremental,
     graphs: list(values.graphs, GRAPH_NAMES, "graph"),
     sizes,
     phases: list(values.phases, PHASES, "phase"),
@@ -460,6 +474,12 @@ async function main() {
     const result = await runRayBench(opts.ray);
     process.stdout.write(`${formatRay(result)}\n`);
     if (opts.json) writeFileSync(opts.json, `${JSON.stringify({ ray: result }, null, 2)}\n`);
+    return;
+  }
+  if (opts.incremental) {
+    const result = runIncrementalBench({ ...opts.incremental, tmp: opts.tmp });
+    process.stdout.write(`${formatIncremental(result)}\n`);
+    if (opts.json) writeFileSync(opts.json, `${JSON.stringify({ incremental: result }, null, 2)}\n`);
     return;
   }
   if (opts.deltaOpen) {

@@ -30,6 +30,7 @@ import type { SqlDialect } from "./dialect.js";
 import type { SqlDriver, SqlParams } from "./driver.js";
 import { compileRead } from "./read-compiler.js";
 import {
+  CURRENT_PREFIX,
   type CompiledResolve,
   type ResolveSources,
   STATUS,
@@ -287,6 +288,20 @@ export class SqlBackend implements Backend {
         // Orphans re-read the target with the plan's own read (and its bound values).
         const rows = driver.stream(selectFor(kind), batchSize, kind === "orphaned" ? params : {});
         return kind === "orphaned" || !compiled.dataVersionIsProvenance ? rows : withDataVersions(rows);
+      },
+      keys: async function* (batchSize) {
+        // Every kind's key: the expected row's, or the stored row's for an orphan (a key has one kind).
+        const list = (prefix: string) => diffColumns.map((c) => `${q(prefix + c)} AS ${q(c)}`).join(", ");
+        yield* driver.stream(
+          `SELECT DISTINCT ${list("")} FROM ${table} WHERE ${STATUS} <> 'orphaned'`,
+          batchSize,
+        );
+        counts ??= await countStatuses(driver, table);
+        if (counts.orphaned > 0)
+          yield* driver.stream(
+            `SELECT DISTINCT ${list(CURRENT_PREFIX)} FROM ${table} WHERE ${STATUS} = 'orphaned'`,
+            batchSize,
+          );
       },
       progress: async () => {
         if (!compiled.inputIdsSql) return null;

@@ -137,6 +137,11 @@ export interface IncrementSource {
   counts(): Promise<IncrementCounts>;
   /** Rows of one kind, streamed in batches. */
   rows(kind: IncrementKind, batchSize: number): AsyncIterable<Row[]>;
+  /**
+   * Distinct keys (the plan's `diffColumns`) of every kind, streamed: what an incremental resolve
+   * records as pending. Optional: without it the store reads them from `rows`.
+   */
+  keys?(batchSize: number): AsyncIterable<Row[]>;
   /** Distinct input ids and how many are still missing (progress, SPEC §3.4); null for samples. */
   progress(): Promise<{ total: number; missing: number } | null>;
   /** Persists the increment (new + stale rows numbered for paging, plus orphans) under a stage id. */

@@ -148,6 +148,12 @@ class CheckedBackend implements Backend {
       counts: () => this.#run(details, "counting the increment of", () => source.counts()),
       rows: (kind, batchSize) =>
         this.#stream(details, `reading ${kind} rows of`, () => source.rows(kind, batchSize)),
+      ...(source.keys
+        ? {
+            keys: (batchSize: number) =>
+              this.#stream(details, "reading the keys of", () => source.keys!(batchSize)),
+          }
+        : {}),
       progress: () => this.#run(details, "reading the progress of", () => source.progress()),
       stage: (stageId) =>
         this.#run({ ...details, stageId }, "staging", async () => this.#staged(await source.stage(stageId))),

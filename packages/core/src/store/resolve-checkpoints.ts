@@ -2,6 +2,7 @@ import { and, eq, isIn } from "../plan/expression.js";
 import type { ReadQuery } from "../plan/read-query.js";
 import {
   INCREMENT_KINDS,
+  type IncrementCounts,
   type ResolveScope,
   type ResolveUpdatePlan,
   type Row,
@@ -174,10 +175,15 @@ export async function runResolve(
  * Progress counts every input id, which a scoped resolve does not see: an incremental increment
  * answers it with a full resolve, run only when asked.
  */
-function withFullProgress(backend: Backend, plan: ResolveUpdatePlan, source: IncrementSource): IncrementSource {
+function withFullProgress(
+  backend: Backend,
+  plan: ResolveUpdatePlan,
+  source: IncrementSource,
+): IncrementSource {
   return {
     counts: () => source.counts(),
     rows: (kind, batchSize) => source.rows(kind, batchSize),
+    ...(source.keys ? { keys: (batchSize: number) => source.keys!(batchSize) } : {}),
     stage: (stageId) => source.stage(stageId),
     dispose: () => source.dispose(),
     progress: async () => {
@@ -270,6 +276,15 @@ async function readCheckpoints(backend: Backend, feature: string): Promise<Check
   return out;
 }
 
+/** The increment's keys: from the engine when it offers them, else from the rows of each kind present. */
+async function* pendingKeys(source: IncrementSource, counts: IncrementCounts): AsyncIterable<Row[]> {
+  if (source.keys) {
+    yield* source.keys(10_000);
+    return;
+  }
+  for (const kind of INCREMENT_KINDS) if (counts[kind] > 0) yield* source.rows(kind, 10_000);
+}
+
 function latest(checkpoints: readonly Checkpoint[]): Checkpoint | null {
   let best: Checkpoint | null = null;
   for (const c of checkpoints)
@@ -304,21 +319,20 @@ async function recordCheckpoint(
     const schema: Record<string, ColumnType> = { plan_hash: "string", checkpoint_id: "string" };
     const rows: Row[] = [];
     const seen = new Set<string>();
-    for (const kind of INCREMENT_KINDS)
-      for await (const batch of source.rows(kind, 10_000))
-        for (const r of batch) {
-          const row: Row = { plan_hash: planHash, checkpoint_id: id };
-          for (const c of plan.diffColumns) {
-            const v = r[c] ?? null;
-            row[c] = v;
-            if (v !== null) schema[c] ??= known[c] ?? inferType(v);
-          }
-          const k = JSON.stringify(plan.diffColumns.map((c) => String(row[c])));
-          if (!seen.has(k)) {
-            seen.add(k);
-            rows.push(row);
-          }
+    for await (const batch of pendingKeys(source, counts))
+      for (const r of batch) {
+        const row: Row = { plan_hash: planHash, checkpoint_id: id };
+        for (const c of plan.diffColumns) {
+          const v = r[c] ?? null;
+          row[c] = v;
+          if (v !== null) schema[c] ??= known[c] ?? inferType(v);
         }
+        const k = JSON.stringify(plan.diffColumns.map((c) => String(row[c])));
+        if (!seen.has(k)) {
+          seen.add(k);
+          rows.push(row);
+        }
+      }
     for (const c of plan.diffColumns) schema[c] ??= known[c] ?? "string";
     pending = rows.length;
     writes.push({ table, feature: plan.feature, schema, rows });
