@@ -1,21 +1,9 @@
-import {
-  type AnyZodObject,
-  type Backend,
-  type DefineFeatureInput,
-  type FeatureDefinition,
-  FeatureGraph,
-  Lineage,
-  type MetadataStore,
-  type Row,
-  defineFeature,
-} from "@metaxy/core";
+import { type Backend, FeatureGraph, Lineage, type MetadataStore, type Row } from "@metaxy/core";
 import fc from "fast-check";
+import { feature } from "../fixtures/graphs.js";
 import { z } from "zod";
 import { type BackendConformanceOptions, Harness, suiteTitle, useHarness } from "../harness.js";
 import type { Expect, TestApi } from "../test-api.js";
-
-const feature = (input: DefineFeatureInput<AnyZodObject | undefined>): FeatureDefinition =>
-  defineFeature(input);
 
 /**
  * Every lineage kind in one graph: inc/sample → inc/clip (identity, field-level) → inc/summary

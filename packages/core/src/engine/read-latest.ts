@@ -4,8 +4,10 @@ import { DATA_VERSION, DELETED_AT, FEATURE_VERSION, PROVENANCE, UPDATED_AT } fro
 import { matchesAll } from "./evaluate-expression.js";
 import { tupleKey } from "./row-keys.js";
 
-function timeOf(v: unknown): number {
-  if (v instanceof Date) return v.getTime();
+/** A timestamp value in epoch ms (not `instanceof`: rows cloned across realms carry another realm's Date). */
+export function timeOf(v: unknown): number {
+  if (typeof v === "object" && v !== null && typeof (v as Date).getTime === "function")
+    return (v as Date).getTime();
   if (typeof v === "string" || typeof v === "number") return new Date(v).getTime();
   return Number.NEGATIVE_INFINITY;
 }

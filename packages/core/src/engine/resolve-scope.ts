@@ -2,6 +2,7 @@ import type { ReadQuery } from "../plan/read-query.js";
 import type { ResolveScope, ResolveUpdatePlan, Row, UpstreamColumn } from "../plan/resolve-update-plan.js";
 import { DELETED_AT, UPDATED_AT } from "../spec/system-columns.js";
 import type { LoadRows } from "./reference-engine.js";
+import { timeOf } from "./read-latest.js";
 import { tupleKey } from "./row-keys.js";
 
 /** Every stored row of a table, versions and tombstones included; null when it does not exist. */
@@ -9,12 +10,7 @@ export type LoadRawRows = (table: string) => Promise<readonly Row[] | null>;
 
 /** `coalesce(metaxy_deleted_at, metaxy_updated_at)` in epoch ms: when a row was written. */
 export function effectiveTime(row: Row): number {
-  const v = row[DELETED_AT] ?? row[UPDATED_AT];
-  // Not `instanceof`: rows cloned across realms carry another realm's Date.
-  if (typeof v === "object" && v !== null && typeof (v as Date).getTime === "function")
-    return (v as Date).getTime();
-  if (typeof v === "string" || typeof v === "number") return new Date(v).getTime();
-  return Number.NEGATIVE_INFINITY;
+  return timeOf(row[DELETED_AT] ?? row[UPDATED_AT]);
 }
 
 const fresh = (mark: Date | null) => (r: Row) => mark === null || effectiveTime(r) > mark.getTime();
