@@ -161,14 +161,31 @@ def load_frames(data_dir: Path, graph: str) -> tuple[list[pl.DataFrame], pl.Data
     return roots, mutated, meta
 
 
-def seed(db_path: Path, bench: BenchGraph, roots: list[pl.DataFrame], mutated: pl.DataFrame, phase: str) -> None:
+def changed_rows(root: pl.DataFrame, mutated: pl.DataFrame, k: int) -> pl.DataFrame:
+    """The first k records whose mutated copy really differs (the mutation mask leaves some alone)."""
+    orig = root.rename({METAXY_PROVENANCE_BY_FIELD: "__orig"})
+    diff = mutated.join(orig, on="sample_uid").filter(pl.col(METAXY_PROVENANCE_BY_FIELD) != pl.col("__orig"))
+    if diff.height < k:
+        raise SystemExit(f"run_python: only {diff.height} mutated records, --changed {k} asks for more")
+    return diff.head(k).drop("__orig")
+
+
+def seed(
+    db_path: Path,
+    bench: BenchGraph,
+    roots: list[pl.DataFrame],
+    mutated: pl.DataFrame,
+    phase: str,
+    changed: int | None = None,
+) -> None:
     with bench.graph.use(), open_store(db_path).open("w") as s:
         for feature, df in zip(bench.roots, roots, strict=True):
             s.write(feature, df)
         if phase == "stale":
             inc = s.resolve_update(bench.leaf)
             s.write(bench.leaf, collect_to_polars(inc.new))
-            s.write(bench.roots[0], mutated)  # appended: root 0 now holds 2N rows
+            # Appended: root 0 now holds 2N rows (or N + changed with --changed).
+            s.write(bench.roots[0], mutated if changed is None else changed_rows(roots[0], mutated, changed))
 
 
 def timed_resolve(db_path: Path, bench: BenchGraph, phase: str) -> tuple[float, int, int]:
@@ -214,6 +231,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=gen_data.DEFAULT_OUT, help="base data dir (or the <graph>_n<N> dir)")
     p.add_argument("--json", type=Path, default=None, help="write the result JSON here")
     p.add_argument("--tmp", type=Path, default=None, help="parent dir for the per-round DuckDB temp dirs")
+    p.add_argument(
+        "--changed",
+        type=int,
+        default=None,
+        help="stale phase: append only the first K mutated root-0 records (the incremental benchmark's scenario)",
+    )
     args = p.parse_args(argv)
 
     data_dir = resolve_data_dir(args.data, args.graph, args.n)
@@ -234,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         tmpdir = Path(tempfile.mkdtemp(prefix="metaxy_bench_py_", dir=args.tmp))
         try:
             db_path = tmpdir / "bench.duckdb"
-            seed(db_path, bench, roots, mutated, args.phase)
+            seed(db_path, bench, roots, mutated, args.phase, args.changed)
             gc.collect()
             ms, nc, sc = timed_resolve(db_path, bench, args.phase)
         finally:

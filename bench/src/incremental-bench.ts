@@ -33,23 +33,44 @@ export interface IncrementalOptions {
   changed: number;
   rounds: number;
   tmp: string;
+  /** Python Metaxy's cell: its interpreter, bench/python/run_python.py and the data dir; null: not run. */
+  python: { exe: string; script: string; data: string } | null;
+}
+
+/**
+ * Python Metaxy (no incremental mode: every resolve is full) on the same scenario: N root records,
+ * the leaf materialised, `changed` of them appended with a new value; its timed resolve reports
+ * them stale. One seeding per round, so one round.
+ */
+export interface PythonIncrementalCell {
+  medianMs: number;
+  peakRssMb: number;
+  stale: number;
+  metaxyVersion: string;
 }
 
 export interface IncrementalResult {
-  options: Omit<IncrementalOptions, "tmp">;
+  options: Omit<IncrementalOptions, "tmp" | "python">;
+  python: PythonIncrementalCell | null;
+  /** The incremental resolve (10k changed) over Python Metaxy's resolve of the same change. */
+  changedOverPython: number | null;
   seedMs: number;
   /** Medians (ms) and their IQR; the full resolve's rounds run on the final state. */
   incrementalChangedMs: number;
   incrementalChangedIqrMs: number;
   incrementalIdleMs: number;
   incrementalIdleIqrMs: number;
+  /** The resolve right after the changed records' leaf rows were written back (they are checked). */
+  incrementalWrittenMs: number;
+  incrementalWrittenIqrMs: number;
   fullMs: number;
   fullIqrMs: number;
   /** Shares of the full resolve's median. */
   changedShare: number;
   idleShare: number;
+  writtenShare: number;
   peakRssMb: { incremental: number; full: number };
-  rounds: { changed: number[]; idle: number[]; full: number[] };
+  rounds: { changed: number[]; written: number[]; idle: number[]; full: number[] };
   counts: IncrementCounts;
 }
 
@@ -93,24 +114,59 @@ export function runIncrementalBench(opts: IncrementalOptions): IncrementalResult
           `incremental bench: full ${JSON.stringify(full.counts)} != incremental ${JSON.stringify(inc.lastCounts)}`,
         );
     const fullMs = median(full.rounds);
+    const python = opts.python ? runPython(opts.python, opts.n, opts.changed, dir) : null;
     return {
       options: { n: opts.n, changed: opts.changed, rounds: opts.rounds },
+      python,
+      changedOverPython: python ? round3(median(inc.changed) / python.medianMs) : null,
       seedMs: seeded.seedMs,
       incrementalChangedMs: round3(median(inc.changed)),
       incrementalChangedIqrMs: round3(iqr(inc.changed)),
       incrementalIdleMs: round3(median(inc.idle)),
       incrementalIdleIqrMs: round3(iqr(inc.idle)),
+      incrementalWrittenMs: round3(median(inc.written)),
+      incrementalWrittenIqrMs: round3(iqr(inc.written)),
       fullMs: round3(fullMs),
       fullIqrMs: round3(iqr(full.rounds)),
       changedShare: round3(median(inc.changed) / fullMs),
       idleShare: round3(median(inc.idle) / fullMs),
+      writtenShare: round3(median(inc.written) / fullMs),
       peakRssMb: { incremental: inc.peakRssMb, full: full.peakRssMb },
-      rounds: { changed: inc.changed, idle: inc.idle, full: full.rounds },
+      rounds: { changed: inc.changed, written: inc.written, idle: inc.idle, full: full.rounds },
       counts: full.counts,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function runPython(
+  py: NonNullable<IncrementalOptions["python"]>,
+  n: number,
+  changed: number,
+  dir: string,
+): PythonIncrementalCell {
+  const json = join(dir, "python.json");
+  const args = [py.script, "--graph", "simple", "--n", String(n), "--rounds", "1", "--phase", "stale"];
+  const child = spawnSync(
+    py.exe,
+    [...args, "--changed", String(changed), "--data", py.data, "--tmp", dir, "--json", json],
+    {
+      stdio: ["ignore", "inherit", "inherit"],
+    },
+  );
+  if (child.status !== 0) throw new Error(`incremental bench: Python Metaxy failed (exit ${child.status})`);
+  const r = JSON.parse(readFileSync(json, "utf8"));
+  if (r.stale_count !== changed || r.new_count !== 0)
+    throw new Error(
+      `incremental bench: Python Metaxy reported new=${r.new_count} stale=${r.stale_count}, expected 0 / ${changed}`,
+    );
+  return {
+    medianMs: r.median_ms,
+    peakRssMb: Math.round(r.peak_rss_mb),
+    stale: r.stale_count,
+    metaxyVersion: r.metaxy_version,
+  };
 }
 
 export function formatIncremental(r: IncrementalResult): string {
@@ -121,7 +177,11 @@ export function formatIncremental(r: IncrementalResult): string {
     "|---|---|---|---|---|",
     `| full (incremental: false) | ${r.fullMs.toFixed(0)} ms | ${r.fullIqrMs.toFixed(0)} ms | 100% | ${r.peakRssMb.full} MB |`,
     `| incremental, ${r.options.changed.toLocaleString("en")} changed | ${r.incrementalChangedMs.toFixed(1)} ms | ${r.incrementalChangedIqrMs.toFixed(1)} ms | ${pct(r.changedShare)} | ${r.peakRssMb.incremental} MB |`,
+    `| incremental, after writing back the ${r.options.changed.toLocaleString("en")} results | ${r.incrementalWrittenMs.toFixed(1)} ms | ${r.incrementalWrittenIqrMs.toFixed(1)} ms | ${pct(r.writtenShare)} | (same process) |`,
     `| incremental, nothing changed | ${r.incrementalIdleMs.toFixed(1)} ms | ${r.incrementalIdleIqrMs.toFixed(1)} ms | ${pct(r.idleShare)} | (same process) |`,
+    r.python
+      ? `| Python Metaxy ${r.python.metaxyVersion}, same ${r.options.changed.toLocaleString("en")} changed (always full; 1 round) | ${r.python.medianMs.toFixed(0)} ms | - | incremental = ${pct(r.changedOverPython!)} of it | ${r.python.peakRssMb} MB (incl. its input frames) |`
+      : "| Python Metaxy | not run (--no-python) | | | |",
   ].join("\n");
 }
 
@@ -137,8 +197,39 @@ async function rootParquet(
   count: number,
   tag: string,
 ) {
+  await writeRoots(c, path, `SELECT i::BIGINT AS id FROM range(${from}, ${from + count}) r(i)`, tag);
+}
+
+/**
+ * `count` distinct ids scattered over the whole range [0, n) (a multiplicative permutation: the
+ * factor is coprime with n), as an ingest touching random records: no id range to prune by.
+ */
+async function scatteredParquet(
+  c: import("@duckdb/node-api").DuckDBConnection,
+  path: string,
+  n: number,
+  count: number,
+  round: number,
+  tag: string,
+) {
+  let factor = 2654435761;
+  while (gcd(factor, n) !== 1) factor += 2;
+  const ids = `SELECT ((i * ${factor} + ${round * 104729}) % ${n})::BIGINT AS id FROM range(0, ${count}) r(i)`;
+  await writeRoots(c, path, ids, tag);
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+async function writeRoots(
+  c: import("@duckdb/node-api").DuckDBConnection,
+  path: string,
+  ids: string,
+  tag: string,
+) {
   await c.run(
-    `COPY (SELECT i::BIGINT AS sample_uid, 'audio-' || i || '${tag}' AS audio, 'frames-' || i AS frames FROM range(${from}, ${from + count}) r(i)) TO '${path}' (FORMAT parquet)`,
+    `COPY (SELECT id AS sample_uid, 'audio-' || id || '${tag}' AS audio, 'frames-' || id AS frames FROM (${ids})) TO '${path}' (FORMAT parquet)`,
   );
 }
 
@@ -196,6 +287,7 @@ async function incrementalRole(db: string, n: number, changed: number, rounds: n
   const out = {
     changed: [] as number[],
     idle: [] as number[],
+    written: [] as number[],
     lastCounts: null as IncrementCounts | null,
     peakRssMb: 0,
   };
@@ -204,10 +296,9 @@ async function incrementalRole(db: string, n: number, changed: number, rounds: n
   const c = await instance.connect();
   try {
     for (let r = 0; r < rounds; r++) {
-      // An ingest: `changed` records spread over the id range get a new audio value.
-      const from = Math.floor(((r * 7919) % 97) * (n / 100));
+      // An ingest: `changed` records scattered over the id range get a new audio value.
       const parquet = `${db}.changed-${r}.parquet`;
-      await rootParquet(c, parquet, Math.min(from, n - changed), changed, `-v${r + 1}`);
+      await scatteredParquet(c, parquet, n, changed, r, `-v${r + 1}`);
       await c.run(insertRootSql(bench, 0, parquet, Date.now()));
       rmSync(parquet, { force: true });
       global.gc?.();
@@ -225,8 +316,17 @@ async function incrementalRole(db: string, n: number, changed: number, rounds: n
           });
       await hit.inc.dispose();
       await store.write(bench.leaf, rows);
+      global.gc?.();
       const settle = await timedResolve(store, true);
+      if (
+        settle.inc.mode !== "incremental" ||
+        settle.counts.new + settle.counts.stale + settle.counts.orphaned !== 0
+      )
+        throw new Error(
+          `round ${r}, written back: ${settle.inc.mode} (${settle.inc.reason}), ${JSON.stringify(settle.counts)}`,
+        );
       await settle.inc.dispose();
+      out.written.push(settle.ms);
       global.gc?.();
       const idle = await timedResolve(store, true);
       if (idle.inc.mode !== "incremental" || idle.counts.new + idle.counts.stale + idle.counts.orphaned !== 0)
@@ -236,7 +336,7 @@ async function incrementalRole(db: string, n: number, changed: number, rounds: n
       await idle.inc.dispose();
       out.idle.push(idle.ms);
       console.error(
-        `  round ${r + 1}/${rounds}: ${changed} changed ${hit.ms.toFixed(0)} ms, idle ${idle.ms.toFixed(1)} ms`,
+        `  round ${r + 1}/${rounds}: ${changed} changed ${hit.ms.toFixed(0)} ms, written back ${settle.ms.toFixed(0)} ms, idle ${idle.ms.toFixed(1)} ms`,
       );
     }
     // One more change for the full process to compare against.

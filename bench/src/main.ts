@@ -477,7 +477,14 @@ async function main() {
     return;
   }
   if (opts.incremental) {
-    const result = runIncrementalBench({ ...opts.incremental, tmp: opts.tmp });
+    if (opts.python) {
+      log("bench: setting up the Python side (scripts/bench-python-setup.sh)");
+      await run("bash", [join(REPO, "scripts", "bench-python-setup.sh")]);
+    }
+    const python = opts.python
+      ? { exe: PY, script: join(BENCH_DIR, "python", "run_python.py"), data: opts.data }
+      : null;
+    const result = runIncrementalBench({ ...opts.incremental, tmp: opts.tmp, python });
     process.stdout.write(`${formatIncremental(result)}\n`);
     if (opts.json) writeFileSync(opts.json, `${JSON.stringify({ incremental: result }, null, 2)}\n`);
     return;

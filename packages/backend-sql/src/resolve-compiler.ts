@@ -12,10 +12,11 @@ import {
   type ResolveUpdatePlan,
   type UpstreamColumn,
   DELETED_AT,
+  FEATURE_VERSION,
   UPDATED_AT,
   exprColumns,
 } from "@metaxy/core";
-import { compileExpr } from "@metaxy/core/backend";
+import { type ReadQuery, compileExpr } from "@metaxy/core/backend";
 import type { SqlDialect } from "./dialect.js";
 import type { SqlParams } from "./driver.js";
 import { compileRead } from "./read-compiler.js";
@@ -97,7 +98,7 @@ export function compileResolveUpdate(
     const currentColumns = sources.current.columns;
     const identity = keys.map((c) => ({ source: c, name: c }));
     const relation = scope
-      ? `(${scope.restrict(sources.current.relation, identity)})`
+      ? `(${scope.rows(sources.current.relation, plan.current, identity, plan.scope!.targetMark)})`
       : sources.current.relation;
     const read = compileRead(d, plan.current, relation, params);
     const predicateColumns = [...new Set(plan.stalenessPredicates.flatMap((p) => [...exprColumns(p)]))];
@@ -262,7 +263,7 @@ function compileUpstreams(
     if (scope) {
       const s = plan.scope!.upstreams[i];
       if (s.regroupBy.length === 0)
-        read = compileRead(d, u.read, `(${scope.restrict(src.relation, s.keys)})`, params);
+        read = compileRead(d, u.read, `(${scope.rows(src.relation, u.read, s.keys, s.mark)})`, params);
       else {
         // Rows may change group: every version of an id ever in a scoped group, then only scoped groups.
         const ids = s.regroupBy.map((c) => ({ source: c, name: c }));
@@ -384,6 +385,14 @@ function compileUpstreams(
 interface CompiledScope {
   /** SELECT of `relation`'s rows whose `keys` (stored column → key name) are in the scope. */
   restrict(relation: string, keys: readonly UpstreamColumn[]): string;
+  /**
+   * The rows `read` (latest per id) needs from `relation` for the scope's keys (`keys`, stored
+   * column → key name). When the keys are the read's ids and the table's mark is known, a key
+   * with a row after the mark that passes the read's feature-version filter has its latest row
+   * after the mark: those keys take only the rows after the mark (a pruned scan), and only the
+   * other keys are looked up in the whole table (no scan at all when there are none).
+   */
+  rows(relation: string, read: ReadQuery, keys: readonly UpstreamColumn[], mark: Date | null): string;
 }
 
 /**
@@ -402,9 +411,7 @@ function compileScope(
   const q = d.quoteIdent;
   const keys = plan.diffColumns;
   const fresh = (relation: string, mark: Date | null) =>
-    mark === null
-      ? `SELECT * FROM ${relation}`
-      : `SELECT * FROM ${relation} WHERE coalesce(${q(DELETED_AT)}, ${q(UPDATED_AT)}) > ${d.bind(mark, params)}`;
+    mark === null ? `SELECT * FROM ${relation}` : freshRows(d, relation, mark, params);
   const project = (relation: string, through: readonly UpstreamColumn[]) =>
     `SELECT ${keys.map((k) => `${q(through.find((c) => c.name === k)!.source)} AS ${q(k)}`).join(", ")} FROM (${relation})`;
   const parts: string[] = [];
@@ -423,9 +430,72 @@ function compileScope(
   if (scope.pending && sources.pending)
     parts.push(project(compileRead(d, scope.pending, sources.pending, params), identity));
   ctes.push(`scope AS (SELECT DISTINCT * FROM (${parts.join(" UNION ALL ")}))`);
+  let n = 0;
   return {
-    restrict: (relation, through) => d.semiJoin(relation, "scope", keyMatch(d, through)),
+    restrict: (relation, through) => restrictTo(d, relation, "scope", keys, through),
+    rows(relation, read, through, mark) {
+      const ids = new Set(read.idColumns);
+      const byIds = read.latestOnly && through.length === ids.size && through.every((c) => ids.has(c.source));
+      if (mark === null || !byIds) return restrictTo(d, relation, "scope", keys, through);
+      const version =
+        read.featureVersion === null
+          ? ""
+          : ` WHERE ${q(FEATURE_VERSION)} = ${d.bind(read.featureVersion, params)}`;
+      const after = `SELECT * FROM (${freshRows(d, relation, mark, params)})${version}`;
+      const covered = `covered_${n}`;
+      const rest = `rest_${n++}`;
+      ctes.push(`${covered} AS (SELECT DISTINCT *, true AS __covered FROM (${project(after, through)}))`);
+      // Scope keys without such a row (an anti join that also works where unmatched columns get defaults).
+      const match = keys.map((k) => d.sameKey(`o.${q(k)}`, `c.${q(k)}`)).join(" AND ");
+      ctes.push(
+        `${rest} AS (SELECT ${keys.map((k) => `o.${q(k)}`).join(", ")} FROM scope o LEFT JOIN ${covered} c ON ${match} WHERE NOT coalesce(c.__covered, false))`,
+      );
+      return `${after} UNION ALL ${restrictTo(d, relation, rest, keys, through)}`;
+    },
   };
+}
+
+/**
+ * Rows with effective time `coalesce(metaxy_deleted_at, metaxy_updated_at)` after `mark`, as two
+ * disjoint branches whose plain column comparisons engines can prune by (a coalesce they cannot).
+ */
+function freshRows(d: SqlDialect, relation: string, mark: Date, params: SqlParams): string {
+  const q = d.quoteIdent;
+  const m = d.bind(mark, params);
+  const [del, upd] = [q(DELETED_AT), q(UPDATED_AT)];
+  return (
+    `SELECT * FROM ${relation} WHERE ${upd} > ${m} AND coalesce(${del}, ${upd}) > ${m} UNION ALL ` +
+    `SELECT * FROM ${relation} WHERE ${del} > ${m} AND NOT coalesce(${upd} > ${m}, false)`
+  );
+}
+
+/**
+ * Rows of `relation` whose keys (`through`: stored column → key name) are in `keyRelation`,
+ * NULL matching NULL. Keys without NULLs join on plain `=`, which engines can push into the scan
+ * (DuckDB's join filters); keys with a NULL part take a null-safe join, over no rows at all
+ * when no key has one.
+ */
+function restrictTo(
+  d: SqlDialect,
+  relation: string,
+  keyRelation: string,
+  keys: readonly string[],
+  through: readonly UpstreamColumn[],
+): string {
+  const q = d.quoteIdent;
+  const src = (k: string) => q(through.find((c) => c.name === k)!.source);
+  const equal = keys.map((k) => `f.${src(k)} = o.${q(k)}`).join(" AND ");
+  const complete = keys.map((k) => `${q(k)} IS NOT NULL`).join(" AND ");
+  const partial = keys.map((k) => `${q(k)} IS NULL`).join(" OR ");
+  const partialRows = keys.map((k) => `${src(k)} IS NULL`).join(" OR ");
+  return (
+    `${d.semiJoin(relation, `(SELECT * FROM ${keyRelation} WHERE ${complete})`, equal)} UNION ALL ` +
+    d.semiJoin(
+      `(SELECT * FROM ${relation} WHERE ${partialRows})`,
+      `(SELECT * FROM ${keyRelation} WHERE ${partial})`,
+      keyMatch(d, through),
+    )
+  );
 }
 
 /** `f.<source> = o.<name>` for every key, NULL matching NULL (a NULL key is in a scope like any other). */

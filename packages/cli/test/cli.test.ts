@@ -163,8 +163,8 @@ describe("graph render", () => {
 describe("status", () => {
   test("text and JSON; progress only when forced (stderr is not a terminal here)", async () => {
     const [text, json] = await Promise.all([
-      run(["status"], { cwd: p.dir, env: { METAXY_PROGRESS: "always" } }),
-      cli("metadata", "status", "--format", "json"),
+      run(["status", "--progress"], { cwd: p.dir, env: { METAXY_PROGRESS: "always" } }),
+      cli("metadata", "status", "--progress", "--format", "json"),
     ]);
     expect(text.code).toBe(0);
     expect(json.stderr).toBe("");
@@ -207,6 +207,13 @@ describe("status", () => {
       store_rows: 6,
     });
     expect(body.features["video/faces"]).toMatchObject({ missing: 1, stale: 0 });
+  });
+
+  test("without --progress: no percentage (progress needs a full resolve)", async () => {
+    const [text, json] = await Promise.all([cli("status"), cli("status", "video/transcript", "-f", "json")]);
+    expect(text.stdout).toMatch(/^⚠ needs update\s+video\/transcript\s+5\s+1\s+2\s+0\s+0$/m);
+    expect(text.stdout).not.toContain("%)");
+    expect(json.json().features["video/transcript"]).toMatchObject({ missing: 1, progress_percentage: null });
   });
 
   test("--assert-in-sync, --verbose samples, unknown keys", async () => {

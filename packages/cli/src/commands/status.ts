@@ -47,6 +47,7 @@ interface StatusFlags {
   staleIf: string[];
   assertInSync?: boolean;
   verbose?: boolean;
+  progress?: boolean;
 }
 
 const SYMBOL: Record<FeatureStatus, string> = {
@@ -89,7 +90,11 @@ export function registerStatusCommand(program: Command, wrap: Wrap): void {
         [],
       )
       .option("--assert-in-sync", "exit 1 when any feature needs an update (for CI)")
-      .option("-v, --verbose", "show up to 5 sample ids of each set")
+      .option("-v, --verbose", "show up to 5 sample ids of each set (implies --progress)")
+      .option(
+        "--progress",
+        "show the share of input records processed at least once (counts every input record: a full resolve)",
+      )
       .action(wrap((ctx, keys: string[], flags: StatusFlags) => runStatus(ctx, keys, flags)));
 }
 
@@ -134,6 +139,7 @@ async function runStatus(ctx: Context, keys: string[], flags: StatusFlags): Prom
     ctx.print(`Store: ${store.display()} · project ${config.project} · version ${graph.projectVersion()}`);
     ctx.print();
     const num = (n: number | null, root: boolean) => (root ? "-" : n === null ? "-" : String(n));
+    const showProgress = Boolean(flags.progress || flags.verbose);
     ctx.print(
       renderTable(
         [
@@ -147,7 +153,7 @@ async function runStatus(ctx: Context, keys: string[], flags: StatusFlags): Prom
           "Info",
         ],
         entries.map((e) => [
-          `${SYMBOL[e.status]} ${LABEL[e.status]}${!e.is_root_feature && e.status !== "error" ? ` (${percent(e.progress_percentage)})` : ""}`,
+          `${SYMBOL[e.status]} ${LABEL[e.status]}${!e.is_root_feature && e.status !== "error" && showProgress ? ` (${percent(e.progress_percentage)})` : ""}`,
           e.feature_key,
           e.store_rows ?? "-",
           num(e.missing, e.is_root_feature),
@@ -238,7 +244,8 @@ async function featureStatus(
         entry.orphaned = counts.orphaned;
         entry.failed = counts.failed;
         entry.needs_update = counts.new + counts.stale + counts.orphaned > 0;
-        entry.progress_percentage = round(await increment.progress());
+        // Progress counts every input record, which an incremental resolve does not read: on request only.
+        if (flags.progress || flags.verbose) entry.progress_percentage = round(await increment.progress());
         if (flags.verbose) entry.sample_details = await samples(increment, [...plan.inputIdColumns]);
       } finally {
         await increment.dispose();

@@ -132,12 +132,17 @@ export async function runResolve(
   const now = await backend.tableMarks!(
     tables.map((table) => ({ table, since: prevMark(table)?.mark ?? null })),
   );
-  const atMark = await backend.tableMarks!(tables.map((table, i) => ({ table, since: now[i].latest })));
-  const marks = tables.map((table, i) => ({
-    table,
-    mark: now[i].latest,
-    base: atMark[i].rows - atMark[i].since,
-  }));
+  // A table with nothing after its mark keeps it (when its count adds up, checked below).
+  const kept = (i: number) => {
+    const was = prevMark(tables[i]);
+    return was !== null && now[i].since === 0 && now[i].rows === was.base ? was : null;
+  };
+  const moved = tables.flatMap((table, i) => (kept(i) ? [] : [{ table, since: now[i].latest, i }]));
+  const atMark = moved.length ? await backend.tableMarks!(moved) : [];
+  const marks = tables.map((table, i) => {
+    const j = moved.findIndex((m) => m.i === i);
+    return j < 0 ? kept(i)! : { table, mark: now[i].latest, base: atMark[j].rows - atMark[j].since };
+  });
 
   let reason: string | null = null;
   let changedRows = 0;
@@ -156,7 +161,9 @@ export async function runResolve(
   }
   const scope = reason === null ? scopeOf(plan, prev!, prevMark) : null;
   const source = await backend.resolveUpdate(scope ? { ...plan, scope } : plan);
-  if (options.writable) {
+  // Nothing written since the checkpoint: it still describes the data, and this result is its own.
+  const unchanged = scope !== null && changedRows === 0;
+  if (options.writable && !unchanged) {
     try {
       await options.serialize(() =>
         recordCheckpoint(backend, plan, planHash, marks, source, checkpoints, options),
