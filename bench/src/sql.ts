@@ -98,29 +98,20 @@ export function insertLeafFromResolveSql(
 
 export const FLOOR_TABLE = "floor_increment";
 /**
- * How the floor picks the latest row per id. Measured at N = 1M on this machine (see README):
- * "window" (row_number() with a rowid tie-break, only the needed columns) is the fastest or tied;
- * "window-norowid" is rewritten by DuckDB 1.5 into a hash aggregate with arg_max, and "argmax"
- * is that aggregate written out — both slower here because they aggregate MAP values.
+ * How the floor picks the latest row per id. "portable" (the default) is the rule the library
+ * evaluates in every engine (docs/architecture.md): row_number() over effective time, tombstone,
+ * updated_at, provenance and data version — the floor must compute the same result. The others
+ * are kept for comparison, measured at N = 1M (see README): "window" (a rowid tie-break, the rule
+ * before the SQL layer) is the fastest or tied; "window-norowid" is rewritten by DuckDB 1.5 into a
+ * hash aggregate with arg_max, and "argmax" is that aggregate written out — both slower here
+ * because they aggregate MAP values.
  */
-export type FloorLatest = "window" | "window-norowid" | "argmax";
-export const FLOOR_LATEST: FloorLatest = "window";
+export type FloorLatest = "portable" | "window" | "window-norowid" | "argmax";
+export const FLOOR_LATEST: FloorLatest = "portable";
 
-/**
- * The raw-SQL floor: one CREATE TEMP TABLE ... AS doing what resolve-update does for these
- * graphs, written by hand:
- *   - latest live row per id of each upstream (current feature version), carrying only the id
- *     and metaxy_data_version_by_field;
- *   - inner join of the upstreams on sample_uid;
- *   - per-field provenance md5(field|code|parentFq|version|...), record provenance md5 of the
- *     per-field values in key order, the by-field MAP built once;
- *   - when the leaf table exists: full outer join with its latest live rows (id + provenance
- *     only), new / stale / orphaned by provenance. (Absent leaf: everything is new, as in the
- *     library, which then skips the comparison too.)
- * Output: __status + the increment's expected columns (sample_uid, provenance_by_field,
- * provenance, data_version_by_field, data_version) + the current id; not the stored row's other
- * columns, which the library carries along for orphaned rows.
- */
+const PORTABLE_ORDER =
+  "coalesce(metaxy_deleted_at, metaxy_updated_at) DESC, CASE WHEN metaxy_deleted_at IS NULL THEN 1 ELSE 0 END, metaxy_updated_at DESC, coalesce(metaxy_provenance, '') DESC, coalesce(metaxy_data_version, '') DESC";
+
 export function floorSql(b: BenchGraph, leafExists: boolean, latest: FloorLatest = FLOOR_LATEST): string {
   const g = b.graph;
   const trunc = g.hashTruncationLength;
@@ -129,7 +120,7 @@ export function floorSql(b: BenchGraph, leafExists: boolean, latest: FloorLatest
   const latestRows = (table: string, fv: string, col: string, as: string) =>
     latest === "argmax"
       ? `SELECT sample_uid, l.v AS ${as} FROM (SELECT sample_uid, arg_max({v: ${col}, del: metaxy_deleted_at}, ${order}) AS l FROM ${q(table)} WHERE metaxy_feature_version = ${s(fv)} GROUP BY sample_uid) WHERE l.del IS NULL`
-      : `SELECT sample_uid, ${as} FROM (SELECT sample_uid, ${col} AS ${as}, metaxy_deleted_at FROM ${q(table)} WHERE metaxy_feature_version = ${s(fv)} QUALIFY row_number() OVER (PARTITION BY sample_uid ORDER BY ${order} DESC${latest === "window" ? ", rowid DESC" : ""}) = 1) WHERE metaxy_deleted_at IS NULL`;
+      : `SELECT sample_uid, ${as} FROM (SELECT sample_uid, ${col} AS ${as}, metaxy_deleted_at FROM ${q(table)} WHERE metaxy_feature_version = ${s(fv)} QUALIFY row_number() OVER (PARTITION BY sample_uid ORDER BY ${latest === "portable" ? PORTABLE_ORDER : `${order} DESC${latest === "window" ? ", rowid DESC" : ""}`}) = 1) WHERE metaxy_deleted_at IS NULL`;
   b.roots.forEach((r, i) => {
     ctes.push(
       `u${i} AS (${latestRows(r.def.key.tableName, g.featureVersion(r.def), "metaxy_data_version_by_field", "dv")})`,
