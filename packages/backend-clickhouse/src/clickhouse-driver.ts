@@ -1,11 +1,18 @@
 import { randomUUID } from "node:crypto";
-import type { EngineColumns, RowBatches, SqlDriver, SqlParams } from "@metaxy/backend-sql";
+import {
+  type EngineColumns,
+  type RowBatches,
+  type SqlDriver,
+  type SqlParams,
+  idempotencyConflict,
+  layoutAfterWrite,
+  scratchColumns,
+} from "@metaxy/backend-sql";
 import type { ClickHouseClient, ClickHouseSettings } from "@clickhouse/client";
 import {
   type AccessMode,
   type ColumnType,
   InvalidConfigError,
-  IdempotencyConflictError,
   MetadataStoreError,
   type Row,
   StoreClosedError,
@@ -395,12 +402,7 @@ export class ClickHouseDriver implements SqlDriver {
       const prepared = [];
       for (const w of writes) {
         const existing = await this.#describe(w.table, true);
-        const have = new Set(existing?.map(([n]) => n));
-        const added = Object.entries(w.schema).filter(([n]) => !have.has(n));
-        const columns: EngineColumns = [
-          ...(existing ?? []),
-          ...added.map(([n, t]): [string, string] => [n, this.#engineType(t)]),
-        ];
+        const { added, columns } = layoutAfterWrite(existing, w, (t) => this.#engineType(t));
         prepared.push({ w, existing, added, values: encodeRows(w.table, columns, w.rows) });
       }
       // Keys used for other rows are refused before any write of the call changes anything.
@@ -408,7 +410,7 @@ export class ClickHouseDriver implements SqlDriver {
       for (const w of writes)
         if (w.idempotency) {
           const seen = await this.#keyState(w);
-          if (seen && seen.fingerprint !== w.idempotency.fingerprint) throw this.#conflict(w);
+          if (seen && seen.fingerprint !== w.idempotency.fingerprint) throw idempotencyConflict(w);
         }
       const counts: number[] = [];
       for (const { w, existing, added, values } of prepared) {
@@ -464,14 +466,6 @@ export class ClickHouseDriver implements SqlDriver {
     return row && { fingerprint: row[0] as string, done: Number(row[1]) === 1 };
   }
 
-  #conflict(w: TableWrite): IdempotencyConflictError {
-    const { key } = w.idempotency!;
-    return new IdempotencyConflictError(
-      `Idempotency key "${key}" was already used on feature "${w.feature}" for different rows`,
-      { feature: w.feature, idempotencyKey: key },
-    );
-  }
-
   async #ensureKeyTable(): Promise<void> {
     await this.#command(
       `CREATE TABLE IF NOT EXISTS ${q(IDEMPOTENCY_TABLE)} (table_name String, idempotency_key String, fingerprint String, state String, row_count Int64, written_at DateTime64(6, 'UTC')) ENGINE = MergeTree ORDER BY (table_name, idempotency_key) SETTINGS non_replicated_deduplication_window = ${DEDUPLICATION_WINDOW}`,
@@ -486,7 +480,7 @@ export class ClickHouseDriver implements SqlDriver {
       await this.#recordKey(w, "claimed");
       seen = await this.#keyState(w);
     }
-    if (seen?.fingerprint !== w.idempotency!.fingerprint) throw this.#conflict(w);
+    if (seen?.fingerprint !== w.idempotency!.fingerprint) throw idempotencyConflict(w);
     return !seen.done;
   }
 
@@ -595,8 +589,7 @@ export class ClickHouseDriver implements SqlDriver {
     schema: Readonly<Record<string, ColumnType>>,
     batches: RowBatches,
   ): Promise<void> {
-    const cols = Object.entries(schema);
-    if (cols.length === 0) cols.push(["__empty", "string"]);
+    const cols = scratchColumns(schema);
     const columns = cols.map(([n, t]): [string, string] => [n, this.#engineType(t)]);
     return this.#exclusive(async () => {
       await this.#command(

@@ -1,3 +1,4 @@
+import { describeValue } from "@metaxy/backend-sql";
 import { MetadataSchemaError, type Row } from "@metaxy/core";
 import { STRING_MAP, timestampText } from "./clickhouse-dialect.js";
 
@@ -59,7 +60,7 @@ export function encodeRows(
 function encoderFor(table: string, column: string, type: string): (v: unknown) => unknown {
   const reject = (value: unknown): never => {
     throw new MetadataSchemaError(
-      `Cannot store ${describe(value)} in column "${column}" (${type}) of table "${table}"`,
+      `Cannot store ${describeValue(value)} in column "${column}" (${type}) of table "${table}"`,
       {
         column,
         table,
@@ -101,15 +102,4 @@ function encoderFor(table: string, column: string, type: string): (v: unknown) =
       return timestampText(d);
     };
   return (v) => v;
-}
-
-/** A short rendering of a rejected value, for messages. */
-function describe(value: unknown): string {
-  const text =
-    value instanceof Date
-      ? value.toISOString()
-      : typeof value === "bigint"
-        ? `${value}n`
-        : (JSON.stringify(value) ?? String(value));
-  return `${typeof value} ${text.length > 60 ? `${text.slice(0, 57)}...` : text}`;
 }

@@ -7,7 +7,7 @@ import {
   type Row,
 } from "@metaxy/core";
 import type { TableWrite } from "@metaxy/core/backend";
-import type { EngineColumns, RowBatches, SqlDriver } from "@metaxy/backend-sql";
+import { type EngineColumns, type RowBatches, type SqlDriver, scratchColumns } from "@metaxy/backend-sql";
 import { acquireDatabase, releaseDatabase } from "./duckdb-databases.js";
 import { duckdbDialect, q, s, structFields } from "./duckdb-dialect.js";
 import { type AppendPart, DuckDBSession } from "./duckdb-session.js";
@@ -187,8 +187,7 @@ export class DuckDBDriver implements SqlDriver {
     schema: Readonly<Record<string, ColumnType>>,
     batches: RowBatches,
   ): Promise<void> {
-    const cols = Object.entries(schema);
-    if (cols.length === 0) cols.push(["__empty", "string"]);
+    const cols = scratchColumns(schema);
     await this.#session.run(
       `CREATE OR REPLACE TABLE ${relation} (${cols.map(([n, t]) => `${q(n)} ${duckdbDialect.typeName(t)}`).join(", ")})`,
     );

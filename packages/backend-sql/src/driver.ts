@@ -1,5 +1,5 @@
 import type { AccessMode, ColumnType, Row } from "@metaxy/core";
-import type { TableWrite } from "@metaxy/core/backend";
+import type { ResolveCost, TableWrite } from "@metaxy/core/backend";
 import type { SqlDialect } from "./dialect.js";
 
 /** Values bound to a statement's placeholders, by name (filled by `SqlDialect.bind`). */
@@ -36,6 +36,12 @@ export interface SqlDriver {
    * (writes included) between batches.
    */
   stream(sql: string, batchSize: number, params?: SqlParams): AsyncIterable<Row[]>;
+
+  /**
+   * What the engine says running `sql` would read, without running it (BigQuery's dry run).
+   * Optional: `SqlBackend.estimateResolveCost` exists only on drivers that have it.
+   */
+  dryRun?(sql: string, params?: SqlParams): Promise<ResolveCost>;
 
   /** Columns of a feature/system table (or of a scratch relation name), null when absent. */
   describe(table: string, scratch?: boolean): Promise<EngineColumns | null>;

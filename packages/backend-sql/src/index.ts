@@ -10,3 +10,4 @@ export {
 } from "./resolve-compiler.js";
 export { SqlBackend, type SqlBackendOptions } from "./sql-backend.js";
 export { stageTableNames } from "./stage-names.js";
+export { describeValue, idempotencyConflict, layoutAfterWrite, scratchColumns } from "./driver-helpers.js";

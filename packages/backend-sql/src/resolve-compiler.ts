@@ -33,6 +33,8 @@ export interface ResolveSources {
   readonly current: { relation: string; columns: readonly string[] } | null;
   /** The pending-keys table of an incremental resolve (`plan.scope.pending`), when it exists. */
   readonly pending?: string | null;
+  /** The failed-records table (`plan.failures`), when the plan has one. */
+  readonly failures?: string;
 }
 
 export interface CompiledResolve {
@@ -169,7 +171,7 @@ export function compileResolveUpdate(
     // Records that failed for good at this provenance are set aside, not handed out again.
     const match = [...keys, PROVENANCE].map((c) => `f.${q(c)} = d.${q(c)}`).join(" AND ");
     sql =
-      `SELECT CASE WHEN d.${STATUS} IN ('new', 'stale') AND EXISTS (SELECT 1 FROM (${compileRead(d, plan.failures, undefined, params)}) f WHERE ${match}) ` +
+      `SELECT CASE WHEN d.${STATUS} IN ('new', 'stale') AND EXISTS (SELECT 1 FROM (${compileRead(d, plan.failures, sources.failures, params)}) f WHERE ${match}) ` +
       `THEN 'failed' ELSE d.${STATUS} END AS ${STATUS}, ${d.allExcept("d", [STATUS])} FROM (${sql}) d`;
   }
   return {
@@ -179,7 +181,7 @@ export function compileResolveUpdate(
     dataVersionIsProvenance: expected.dataVersionIsProvenance ?? false,
     orphansSql: (table) =>
       fullCurrent === null
-        ? "SELECT 1 AS __none WHERE false"
+        ? "SELECT 1 AS __none FROM (SELECT 1 AS __one) AS t WHERE false"
         : d.semiJoin(
             `(${fullCurrent})`,
             `(SELECT ${keys.map((c, i) => `${curKeys[i]} AS ${q(c)}`).join(", ")} FROM ${table} WHERE ${STATUS} = 'orphaned')`,

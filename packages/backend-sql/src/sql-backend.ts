@@ -18,6 +18,7 @@ import {
   type IncrementSource,
   type MarkRequest,
   type ReadQuery,
+  type ResolveCost,
   type TableMark,
   type StagedIncrementSource,
   type TableSchema,
@@ -42,6 +43,12 @@ export interface SqlBackendOptions {
   /** Short engine name: "duckdb", "clickhouse". */
   readonly kind: string;
   readonly capabilities: BackendCapabilities;
+  /**
+   * Whether resolves may be incremental (`tableMarks`, checkpoints). Default true. An engine
+   * where reading fewer rows saves nothing and every statement has a fixed latency (BigQuery
+   * bills whole columns, each job takes about a second) turns it off: every resolve is full.
+   */
+  readonly incremental?: boolean;
 }
 
 /**
@@ -57,12 +64,19 @@ export class SqlBackend implements Backend {
   readonly #d: SqlDialect;
   #counter = 0;
   #readOnly = false;
+  /** Present when the driver can dry-run a statement (BigQuery). */
+  readonly estimateResolveCost?: (plan: ResolveUpdatePlan) => Promise<ResolveCost>;
+  /** Present unless the backend turned incremental resolves off (`SqlBackendOptions.incremental`). */
+  readonly tableMarks?: (requests: readonly MarkRequest[]) => Promise<TableMark[]>;
 
   constructor(driver: SqlDriver, options: SqlBackendOptions) {
     this.#driver = driver;
     this.#d = driver.dialect;
     this.kind = options.kind;
     this.capabilities = options.capabilities;
+    const dryRun = driver.dryRun?.bind(driver);
+    if (dryRun) this.estimateResolveCost = (plan) => this.#estimate(plan, dryRun);
+    if (options.incremental !== false) this.tableMarks = (requests) => this.#tableMarks(requests);
   }
 
   display(): string {
@@ -113,7 +127,9 @@ export class SqlBackend implements Backend {
       const fields = this.#structFields(n, t);
       return fields ? [{ name: n, fields }] : [];
     });
-    if (structs.length === 0) return { relation: q(table), columns };
+    // The driver qualifies the name where the engine needs it (BigQuery: `dataset.table`).
+    const relation = this.#driver.relation(table, false);
+    if (structs.length === 0) return { relation, columns };
     const maps = structs.map(({ name, fields }) => {
       const col = `t.${q(name)}`;
       const map = d.map(
@@ -126,7 +142,7 @@ export class SqlBackend implements Backend {
       "t",
       structs.map(({ name }) => q(name)),
     );
-    return { relation: `(SELECT ${rest}, ${maps.join(", ")} FROM ${q(table)} t)`, columns };
+    return { relation: `(SELECT ${rest}, ${maps.join(", ")} FROM ${relation} t)`, columns };
   }
 
   write(writes: readonly TableWrite[]): Promise<number[]> {
@@ -141,7 +157,12 @@ export class SqlBackend implements Backend {
     const select = columns.map((n) =>
       n in values ? `${this.#d.bind((values[n] ?? null) as Date, params)} AS ${q(n)}` : q(n),
     );
-    const read = compileRead(this.#d, { ...query, columns: null }, undefined, params);
+    const read = compileRead(
+      this.#d,
+      { ...query, columns: null },
+      this.#driver.relation(query.table, false),
+      params,
+    );
     return this.#driver.insertSelect(
       query.table,
       columns,
@@ -161,7 +182,7 @@ export class SqlBackend implements Backend {
     if (!(await this.tableExists(query.table))) return 0;
     const params: SqlParams = {};
     return this.#count(
-      `SELECT count(*) AS n FROM (${compileRead(this.#d, query, undefined, params)})`,
+      `SELECT count(*) AS n FROM (${compileRead(this.#d, query, this.#driver.relation(query.table, false), params)})`,
       params,
     );
   }
@@ -179,7 +200,7 @@ export class SqlBackend implements Backend {
   }
 
   /** Row counts and high-water marks of effective time, one statement per table. */
-  async tableMarks(requests: readonly MarkRequest[]): Promise<TableMark[]> {
+  async #tableMarks(requests: readonly MarkRequest[]): Promise<TableMark[]> {
     const q = this.#d.quoteIdent;
     const eff = `coalesce(${q(DELETED_AT)}, ${q(UPDATED_AT)})`;
     const out: TableMark[] = [];
@@ -223,8 +244,26 @@ export class SqlBackend implements Backend {
     }
   }
 
+  /** The dry run of the statement `resolveUpdate` would run for `plan` (inputs staged as it would). */
+  async #estimate(plan: ResolveUpdatePlan, dryRun: NonNullable<SqlDriver["dryRun"]>): Promise<ResolveCost> {
+    const id = ++this.#counter;
+    const scratch: string[] = [];
+    const params: SqlParams = {};
+    try {
+      const compiled = compileResolveUpdate(this.#d, plan, await this.#sources(plan, id, scratch), params);
+      return await dryRun(compiled.sql, params);
+    } finally {
+      for (const t of scratch) await this.#driver.dropTable(t);
+    }
+  }
+
   /** Relations of every input: feature tables, or scratch tables for samples and fallback rows. */
   async #sources(plan: ResolveUpdatePlan, id: number, scratch: string[]): Promise<ResolveSources> {
+    const failures = plan.failures ? this.#driver.relation(plan.failures.table, false) : undefined;
+    return { ...(await this.#inputs(plan, id, scratch)), failures };
+  }
+
+  async #inputs(plan: ResolveUpdatePlan, id: number, scratch: string[]): Promise<ResolveSources> {
     const current = await this.#source(plan.current.table);
     if (plan.expected.kind === "samples") {
       const relation = this.#driver.relation(`samples_${id}`, true);
@@ -315,13 +354,15 @@ export class SqlBackend implements Backend {
       stage: async (stageId) => {
         // The stage holds finished rows (maps built, orphans fetched): it outlives this process.
         const { staged, orphans, names } = this.#stageTables(stageId);
-        const order = diffColumns.map(q).join(", ");
+        // Columns are named in an outer SELECT: standard SQL cannot reuse a SELECT's own aliases.
+        const orderBy = diffColumns.map((_, i) => `__order_${i}`);
+        const inner = `SELECT ${STATUS}, ${compiled.expectedSelect}, ${diffColumns.map((c, i) => `${q(c)} AS ${orderBy[i]}`).join(", ")} FROM ${table} WHERE ${STATUS} IN ('new', 'stale')`;
         const dataVersions = compiled.dataVersionIsProvenance
-          ? `, ${q("metaxy_provenance_by_field")} AS ${q("metaxy_data_version_by_field")}, ${q("metaxy_provenance")} AS ${q("metaxy_data_version")}`
+          ? `, x.${q("metaxy_provenance_by_field")} AS ${q("metaxy_data_version_by_field")}, x.${q("metaxy_provenance")} AS ${q("metaxy_data_version")}`
           : "";
         await driver.createTableAs(
           staged,
-          `SELECT ${STATUS}, ${compiled.expectedSelect}${dataVersions}, row_number() OVER (ORDER BY CASE WHEN ${STATUS} = 'stale' THEN 1 ELSE 0 END, ${order}) - 1 AS __batch_row FROM ${table} WHERE ${STATUS} IN ('new', 'stale')`,
+          `SELECT ${this.#d.allExcept("x", orderBy)}${dataVersions}, row_number() OVER (ORDER BY CASE WHEN x.${STATUS} = 'stale' THEN 1 ELSE 0 END, ${orderBy.map((o) => `x.${o}`).join(", ")}) - 1 AS __batch_row FROM (${inner}) x`,
           {},
           this.#readOnly,
         );

@@ -24,14 +24,20 @@ export interface BackendConformanceOptions {
   cleanup?: (backend: Backend) => Promise<void>;
   /** fast-check runs per hash algorithm in the hash-identity properties. Default 25. */
   numRuns?: number;
+  /**
+   * Multiplies the time limits of the long property tests, for engines that are slow by nature
+   * (an emulator whose joins are nested loops). Default 1.
+   */
+  timeoutFactor?: number;
 }
 
 export interface ResolvedOptions extends BackendConformanceOptions {
   numRuns: number;
+  timeoutFactor: number;
 }
 
 export function resolveOptions(options: BackendConformanceOptions): ResolvedOptions {
-  return { ...options, numRuns: options.numRuns ?? 25 };
+  return { ...options, numRuns: options.numRuns ?? 25, timeoutFactor: options.timeoutFactor ?? 1 };
 }
 
 /** A suite's `describe` title: the backend's name, then what the suite covers. */

@@ -313,6 +313,14 @@ describe("status: a feature that fails is an error", () => {
 });
 
 describe("plan: direct work and the downstream cascade", () => {
+  test("--cost on an engine without dry runs is a typed error, not a blank column", async () => {
+    const r = await cli("plan", "--cost");
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("cannot estimate a resolve's cost");
+    const json = await cli("plan", "--cost", "-f", "json");
+    expect(json.json()).toMatchObject({ error: "INVALID_CONFIG", backend: "duckdb" });
+  });
+
   test("text and JSON", async () => {
     const [text, json] = await Promise.all([cli("plan"), cli("plan", "--format", "json")]);
     expect(text.code).toBe(0);

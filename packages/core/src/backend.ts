@@ -9,6 +9,7 @@ export {
   type BackendCapabilities,
   type IncrementSource,
   type MarkRequest,
+  type ResolveCost,
   type TableMark,
   type StagedIncrementSource,
   type TableSchema,

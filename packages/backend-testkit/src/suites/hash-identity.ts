@@ -81,7 +81,7 @@ export function hashIdentitySuite(test: TestApi, options: BackendConformanceOpti
             { numRuns: h.options.numRuns },
           );
         },
-        Math.max(60_000, h.options.numRuns * 10_000),
+        Math.max(60_000, h.options.numRuns * 10_000) * h.options.timeoutFactor,
       );
     }
   });

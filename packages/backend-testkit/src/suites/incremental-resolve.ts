@@ -312,7 +312,7 @@ export function incrementalResolveSuite(test: TestApi, options: BackendConforman
         // The property is about the incremental path: it must have been taken, and often.
         expect(modes.incremental).toBeGreaterThan(modes.full / 4);
       },
-      Math.max(120_000, runs * 40_000),
+      Math.max(120_000, runs * 40_000) * h.options.timeoutFactor,
     );
 
     it("nothing changed: incremental and empty; one changed row: only its key", async (ctx) => {

@@ -1,6 +1,7 @@
 import {
   type FeatureGraph,
   type FeatureKey,
+  InvalidConfigError,
   type MetadataStore,
   MetaxyError,
   PROVENANCE_BY_FIELD,
@@ -24,6 +25,7 @@ import { collect, selectFeatures } from "../selection.js";
 interface PlanFlags {
   allFeatures?: boolean;
   globalFilter: string[];
+  cost?: boolean;
 }
 
 export function registerPlanCommand(program: Command, wrap: Wrap): void {
@@ -43,6 +45,10 @@ export function registerPlanCommand(program: Command, wrap: Wrap): void {
       "SQL WHERE filter applied to every feature read (repeatable)",
       collect,
       [],
+    )
+    .option(
+      "--cost",
+      "ask the engine what each resolve would scan before running it (BigQuery: a dry run, bytes billed on demand)",
     )
     .action(wrap((ctx, keys: string[], flags: PlanFlags) => runPlan(ctx, keys, flags)));
 }
@@ -72,7 +78,10 @@ async function runPlan(ctx: Context, keys: string[], flags: PlanFlags): Promise<
     } finally {
       ctx.progress.done();
     }
-    const results = estimateCascade(inputs).filter((r) => shown.has(r.feature_key));
+    const costs = flags.cost ? await estimateCosts(store, graph, order, shown, flags) : null;
+    const results = estimateCascade(inputs)
+      .filter((r) => shown.has(r.feature_key))
+      .map((r) => (costs ? { ...r, estimated_bytes_processed: costs.get(r.feature_key) ?? null } : r));
     const affected = results.filter((r) => r.total > 0);
     const totals = {
       direct: results.reduce((a, r) => a + (r.direct ? r.direct.new + r.direct.stale : 0), 0),
@@ -88,6 +97,9 @@ async function runPlan(ctx: Context, keys: string[], flags: PlanFlags): Promise<
         features: results,
         totals,
         features_affected: affected.length,
+        ...(costs
+          ? { estimated_bytes_processed: [...costs.values()].reduce<number>((a, b) => a + (b ?? 0), 0) }
+          : {}),
       });
       return;
     }
@@ -106,6 +118,7 @@ async function runPlan(ctx: Context, keys: string[], flags: PlanFlags): Promise<
           { header: "Orphaned", align: "right" },
           { header: "Cascaded", align: "right" },
           { header: "Total", align: "right" },
+          ...(costs ? [{ header: "Scan (dry run)", align: "right" as const }] : []),
           "Notes",
         ],
         results.map((r) => [
@@ -116,6 +129,7 @@ async function runPlan(ctx: Context, keys: string[], flags: PlanFlags): Promise<
           dash(r, r.direct?.orphaned),
           r.is_root && r.cascaded === 0 ? "-" : `${r.estimate === "upper_bound" ? "≤" : ""}${r.cascaded}`,
           r.is_root && r.total === 0 ? "-" : `${r.estimate === "upper_bound" ? "≤" : ""}${r.total}`,
+          ...(costs ? [costs.has(r.feature_key) ? formatBytes(costs.get(r.feature_key)!) : "-"] : []),
           notesText(r),
         ]),
       ),
@@ -127,6 +141,51 @@ async function runPlan(ctx: Context, keys: string[], flags: PlanFlags): Promise<
         : `Total: ${plural(totals.total, "record")} to recompute in ${plural(affected.length, "feature")} (${totals.direct} direct, ${totals.cascaded} cascaded)${totals.orphaned ? `; ${totals.orphaned} orphaned` : ""}`,
     );
   });
+}
+
+/**
+ * The engine's estimate of each shown feature's full resolve (roots have none: their records come
+ * from ingestion). A backend without a cost model is an error: `--cost` asked for something it
+ * cannot give, and a blank column would read as "free".
+ */
+async function estimateCosts(
+  store: MetadataStore,
+  graph: FeatureGraph,
+  order: readonly FeatureKey[],
+  shown: ReadonlySet<string>,
+  flags: PlanFlags,
+): Promise<Map<string, number | null>> {
+  const estimate = store.backend.estimateResolveCost?.bind(store.backend);
+  if (!estimate)
+    throw new InvalidConfigError(
+      `metaxy plan --cost: store ${store.display()} (${store.backend.kind}) cannot estimate a resolve's cost before running it; only engines with dry runs (BigQuery) can`,
+      { backend: store.backend.kind },
+    );
+  const costs = new Map<string, number | null>();
+  for (const key of order) {
+    if (!shown.has(key.toString()) || graph.plan(key).isRoot) continue;
+    try {
+      const plan = await store.planResolveUpdate(key, { globalFilters: flags.globalFilter });
+      costs.set(key.toString(), (await estimate(plan)).bytesProcessed);
+    } catch (e) {
+      // An upstream without metadata yet has nothing to scan; other errors are the engine's.
+      if (MetaxyError.isInstance(e) && e.code === "FEATURE_NOT_FOUND") costs.set(key.toString(), null);
+      else throw e;
+    }
+  }
+  return costs;
+}
+
+function formatBytes(n: number | null): string {
+  if (n === null) return "-";
+  const units = ["B", "KB", "MB", "GB", "TB", "PB"];
+  let i = 0;
+  let v = n;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
 }
 
 function notesText(r: CascadeResult): string {

@@ -76,6 +76,12 @@ export interface TableMark {
   readonly since: number;
 }
 
+/** A resolve's cost as the engine estimates it before running it. */
+export interface ResolveCost {
+  /** Bytes the engine would read. */
+  readonly bytesProcessed: number;
+}
+
 /** Column overrides of the tombstones a soft delete appends (SPEC §4.4). */
 export type TombstoneValues = Readonly<Record<string, unknown>>;
 
@@ -129,6 +135,12 @@ export interface Backend {
 
   /** Evaluates a resolve-update plan; the result stays in the engine until read. */
   resolveUpdate(plan: ResolveUpdatePlan): Promise<IncrementSource>;
+  /**
+   * What evaluating `plan` would cost, asked of the engine without running it (BigQuery's dry
+   * run: the bytes it would scan, which on-demand queries are billed by). Optional: engines
+   * without a cost model leave it out, and `metaxy plan --cost` says so.
+   */
+  estimateResolveCost?(plan: ResolveUpdatePlan): Promise<ResolveCost>;
   /** Re-attaches a staged increment by id (e.g. from another Temporal activity). */
   openStage(stageId: string): Promise<StagedIncrementSource>;
 }

@@ -34,6 +34,8 @@ class CheckedBackend implements Backend {
 
   /** Present when the engine supports incremental resolves. */
   readonly tableMarks?: Backend["tableMarks"];
+  /** Present when the engine estimates costs (BigQuery's dry runs). */
+  readonly estimateResolveCost?: Backend["estimateResolveCost"];
 
   constructor(inner: Backend, graph: FeatureGraph) {
     this.#inner = inner;
@@ -42,6 +44,12 @@ class CheckedBackend implements Backend {
     if (marks)
       this.tableMarks = (requests) =>
         this.#run({}, "counting rows for a resolve checkpoint", () => marks(requests));
+    const estimate = inner.estimateResolveCost?.bind(inner);
+    if (estimate)
+      this.estimateResolveCost = (plan) =>
+        this.#run({ feature: plan.feature }, `estimating the cost of resolving "${plan.feature}"`, () =>
+          estimate(plan),
+        );
   }
 
   /** The backend this one checks (a store on `store.backend` checks against its own graph). */
