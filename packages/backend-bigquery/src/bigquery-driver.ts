@@ -61,7 +61,6 @@ export class BigQueryDriver implements SqlDriver {
   #client: BigQuery | undefined;
   readonly #options: BigQueryDriverOptions;
   readonly #layouts = new Map<string, EngineColumns>();
-  readonly #fields = new Map<string, BigQueryField[]>();
   readonly #scratch = new Set<string>();
   readonly #scratchPrefix = `${SCRATCH_PREFIX}${randomUUID().replaceAll("-", "").slice(0, 12)}_`;
   readonly #inflight = new Set<Promise<unknown>>();
@@ -124,7 +123,6 @@ export class BigQueryDriver implements SqlDriver {
         await this.#exec(`DROP TABLE IF EXISTS ${relation}`, {}).catch(() => undefined);
       this.#scratch.clear();
       this.#layouts.clear();
-      this.#fields.clear();
       this.#open = false;
     })();
     return this.#closing;
@@ -251,12 +249,7 @@ export class BigQueryDriver implements SqlDriver {
   }
 
   async #describe(table: string, cache: boolean): Promise<EngineColumns | null> {
-    const fields = await this.#tableFields(table, cache);
-    return fields ? fields.map((f): [string, string] => [f.name, typeText(f)]) : null;
-  }
-
-  async #tableFields(table: string, cache: boolean): Promise<BigQueryField[] | null> {
-    const cached = cache ? this.#fields.get(table) : undefined;
+    const cached = cache ? this.#layouts.get(table) : undefined;
     if (cached) return cached;
     let metadata: { schema?: { fields?: BigQueryField[] } };
     try {
@@ -269,16 +262,10 @@ export class BigQueryDriver implements SqlDriver {
         `Cannot describe BigQuery table "${table}"`,
       );
     }
-    const fields = metadata.schema?.fields ?? [];
+    const columns = (metadata.schema?.fields ?? []).map((f): [string, string] => [f.name, typeText(f)]);
     // Absent tables are not cached: another writer may create them.
-    if (cache) {
-      this.#fields.set(table, fields);
-      this.#layouts.set(
-        table,
-        fields.map((f) => [f.name, typeText(f)]),
-      );
-    }
-    return fields;
+    if (cache) this.#layouts.set(table, columns);
+    return columns;
   }
 
   listTables(): Promise<string[]> {
@@ -524,12 +511,12 @@ export class BigQueryDriver implements SqlDriver {
   }
 
   async #ensureKeyTable(): Promise<void> {
-    if (this.#fields.has(IDEMPOTENCY_TABLE)) return;
+    if (this.#layouts.has(IDEMPOTENCY_TABLE)) return;
     await this.#query(
       `CREATE TABLE IF NOT EXISTS ${this.relation(IDEMPOTENCY_TABLE, false)} (table_name STRING, idempotency_key STRING, fingerprint STRING, state STRING, row_count INT64, written_at TIMESTAMP) CLUSTER BY table_name, idempotency_key`,
       {},
     );
-    await this.#tableFields(IDEMPOTENCY_TABLE, true);
+    await this.#describe(IDEMPOTENCY_TABLE, true);
   }
 
   /** True when this write is to be loaded, false for a finished replay; IDEMPOTENCY_CONFLICT for another fingerprint. */
@@ -613,7 +600,6 @@ export class BigQueryDriver implements SqlDriver {
 
   forget(table: string): void {
     this.#layouts.delete(table);
-    this.#fields.delete(table);
   }
 }
 
